@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+# kvm-lazyswitch: the lab. See README.md; 'make help' lists the targets.
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.NOTPARALLEL:
+
+BUILD ?= $(CURDIR)/build
+export BUILD_DIR := $(BUILD)
+INITRAMFS := $(BUILD)/initramfs.cpio.gz
+
+.PHONY: help deps build build-baseline build-patched test test-baseline \
+	bench unit check-patches clean
+
+help:
+	@echo "make test           build the patched kernel + selftests, run them in QEMU"
+	@echo "make test-baseline  the same on the baseline (instrumentation only) kernel"
+	@echo "make bench          build both kernels and run the benchmarks"
+	@echo "make build          build both flavours (kernel, headers, selftests)"
+	@echo "make unit           unit tests of the lab scripts only"
+	@echo "make check-patches  quilt push --fuzz=0 + checkpatch --strict on the series"
+	@echo "make deps           install the Debian packages the lab needs"
+	@echo "make clean          remove build/ (results/ is kept)"
+	@echo "Variables: KSRC=<6.12 tree> ACCEL=tcg|kvm|auto TESTS=<regex>"
+
+deps:
+	@scripts/deps.sh
+
+build-baseline build-patched: build-%: deps
+	@scripts/tree.sh $*
+	@scripts/kbuild.sh $*
+	@$(MAKE) -s $(INITRAMFS)
+
+build: build-baseline build-patched
+
+$(INITRAMFS): scripts/guest/init scripts/initramfs.sh
+	@scripts/initramfs.sh $@
+
+test: build-patched
+	@scripts/test.sh patched
+
+test-baseline: build-baseline
+	@scripts/test.sh baseline
+
+unit:
+	@python3 scripts/tests/run.py
+
+bench: build
+	@scripts/bench.sh
+
+check-patches: deps
+	@scripts/check-patches.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# check-patches.sh: the series as a maintainer would check it.
+#  - quilt push -a --fuzz=0 on a fresh copy of the source, then quilt pop -a;
+#  - checkpatch.pl --strict on every patch;
+#  - with EACH=1, every patch compiled on its own (arch/x86/kvm/) with KVM
+#    built in and as modules (KVM_WERROR=y).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need quilt quilt
+
+"$REPO/scripts/tree.sh" patched >/dev/null
+src=$BUILD/patched/src
+work=$(mktemp -d "$BUILD/check.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+patches=$(series_for patched)
+fails=0
+
+stage "quilt push -a --fuzz=0 / pop -a on a fresh tree"
+# A fresh hardlinked copy of the pristine source with its own quilt state.
+pristine=$(cut -d' ' -f1 "$BUILD/patched/src.id")
+cp -al "$pristine" "$work/tree"
+ln -s "$BUILD/patched/quilt" "$work/tree/patches"
+if [ -n "$patches" ]; then
+	(cd "$work/tree" && quilt --quiltrc "$REPO/.quiltrc" push -a --fuzz=0 -q) ||
+		die "series does not apply with --fuzz=0"
+	(cd "$work/tree" && quilt --quiltrc "$REPO/.quiltrc" pop -a -q) || die "quilt pop -a failed"
+fi
+echo "ok: $(echo $patches | wc -w) patches push and pop cleanly"
+
+stage "checkpatch.pl --strict"
+for p in $patches; do
+	if out=$("$src/scripts/checkpatch.pl" --strict --no-tree -q "$PATCHES/$p" 2>&1); then
+		echo "ok: $p"
+	else
+		echo "FAIL: $p"
+		echo "$out" | sed 's/^/    /'
+		fails=$((fails + 1))
+	fi
+done
+
+if [ "${EACH:-0}" = 1 ]; then
+	for mode in y m; do
+		obj=$work/obj-$mode
+		mkdir -p "$obj"
+		frag=$work/frag-$mode
+		cp "$REPO/kernel.config" "$frag"
+		echo CONFIG_KVM_WERROR=y >> "$frag"
+		if [ "$mode" = m ]; then
+			printf 'CONFIG_MODULES=y\nCONFIG_KVM=m\nCONFIG_KVM_AMD=m\nCONFIG_KVM_INTEL=m\n' >> "$frag"
+		fi
+		make -s -C "$work/tree" O="$obj" KCONFIG_ALLCONFIG="$frag" allnoconfig >/dev/null
+		n=0
+		for p in $patches; do
+			n=$((n + 1))
+			(cd "$work/tree" && quilt --quiltrc "$REPO/.quiltrc" push -q >/dev/null)
+			if make -s -C "$work/tree" O="$obj" -j"$(nproc_build)" arch/x86/kvm/ > "$work/log" 2>&1 &&
+				! grep -q 'warning:' "$work/log"; then
+				echo "ok: KVM=$mode builds at $n/$(echo $patches | wc -w) $p"
+			else
+				echo "FAIL: KVM=$mode does not build cleanly at $p"
+				grep -E 'error|warning' "$work/log" | head -5 | sed 's/^/    /'
+				fails=$((fails + 1))
+			fi
+		done
+		(cd "$work/tree" && quilt --quiltrc "$REPO/.quiltrc" pop -a -q >/dev/null) || true
+	done
+fi
+[ "$fails" -eq 0 ] || die "$fails patch check(s) failed"

@@ -1,0 +1,21 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# initramfs.sh OUT: a busybox initramfs (plus static bash for script tests).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=${1:-$BUILD/initramfs.cpio.gz}
+[ -x /bin/busybox ] || die "missing /bin/busybox (Debian package: busybox-static)"
+! readelf -d /bin/busybox 2>/dev/null | grep -q NEEDED ||
+	die "/bin/busybox is not static (Debian package: busybox-static)"
+[ -x /bin/bash-static ] || die "missing /bin/bash-static (Debian package: bash-static)"
+
+root=$(mktemp -d)
+trap 'rm -rf "$root" "$out.tmp"' EXIT
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,usr/bin}
+cp /bin/busybox "$root/bin/busybox"
+cp /bin/bash-static "$root/bin/bash"
+install -m 755 "$REPO/scripts/guest/init" "$root/init"
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
+publish "$out"

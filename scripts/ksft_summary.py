@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Judge one kselftest run of the lab: TAP + test list + known failures.
+
+Every listed test ends up as exactly one of:
+  pass, skip (with the reason the test printed), xfail (a known failure,
+  with the reason from the known-failures list), fail, or not-run.
+Only fail and not-run fail the run. A known failure that passes is reported
+as an unexpected pass and counted as passed.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+TAP_RE = re.compile(r'^(ok|not ok) (\d+) (\S+)(?: # (.*))?$')
+TIME_RE = re.compile(r'^# time (\S+) ([0-9.]+)s rc=(\d+)$')
+KINDS = ('fail', 'flaky', 'timeout')
+ACCELS = ('tcg', 'kvm', 'any')
+
+
+class InputError(Exception):
+    pass
+
+
+def parse_list(lines):
+    """Lines 'origin path timeout' -> ordered list of (origin, path)."""
+    tests = []
+    for n, line in enumerate(lines, 1):
+        f = line.split()
+        if not f:
+            continue
+        if len(f) != 3 or not f[2].isdigit():
+            raise InputError(f'test list line {n}: expected "origin path timeout"')
+        tests.append((f[0], f[1]))
+    return tests
+
+
+def parse_known(lines):
+    """Known-failures lines 'path accel kind reason...' -> {path: [entries]}."""
+    known = {}
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        f = line.split(None, 3)
+        if len(f) < 4:
+            raise InputError(f'known-failures line {n}: expected "test accel kind reason"')
+        path, accel, kind, reason = f
+        if accel not in ACCELS:
+            raise InputError(f'known-failures line {n}: accel must be one of {", ".join(ACCELS)}')
+        if kind not in KINDS:
+            raise InputError(f'known-failures line {n}: kind must be one of {", ".join(KINDS)}')
+        known.setdefault(path, []).append({'accel': accel, 'kind': kind, 'reason': reason})
+    return known
+
+
+def parse_tap(lines):
+    """TAP lines -> {path: {'ok', 'directive', 'time', 'rc'}}."""
+    res = {}
+    times = {}
+    for line in lines:
+        line = line.rstrip('\n')
+        m = TIME_RE.match(line)
+        if m:
+            times[m.group(1)] = (float(m.group(2)), int(m.group(3)))
+            continue
+        m = TAP_RE.match(line)
+        if m:
+            res[m.group(3)] = {'ok': m.group(1) == 'ok', 'directive': m.group(4) or ''}
+    for path, (t, rc) in times.items():
+        if path in res:
+            res[path]['time'] = t
+            res[path]['rc'] = rc
+    return res
+
+
+def known_entry(known, path, accel):
+    for e in known.get(path, []):
+        if e['accel'] in ('any', accel):
+            return e
+    return None
+
+
+def judge(tests, tap, known, accel):
+    out = []
+    for origin, path in tests:
+        r = tap.get(path)
+        k = known_entry(known, path, accel)
+        rec = {'test': path, 'origin': origin}
+        if r is None:
+            rec.update(status='not-run', detail='no result (guest died or runner stopped)')
+        elif r['ok'] and r['directive'].startswith('SKIP'):
+            rec.update(status='skip', detail=r['directive'][4:].strip() or 'no reason printed')
+        elif r['ok']:
+            rec.update(status='pass', detail='')
+            if k and k['kind'] != 'flaky':
+                rec['detail'] = 'unexpected pass of a known failure: ' + k['reason']
+        elif k and (k['kind'] != 'timeout' or r['directive'].startswith('TIMEOUT')):
+            rec.update(status='xfail', detail=f"{r['directive']}; known: {k['reason']}")
+        else:
+            rec.update(status='fail', detail=r['directive'])
+        if r is not None and 'time' in r:
+            rec['time_s'] = r['time']
+        out.append(rec)
+    return out
+
+
+def counts(records):
+    c = {s: 0 for s in ('pass', 'fail', 'skip', 'xfail', 'not-run')}
+    for r in records:
+        c[r['status']] += 1
+    return c
+
+
+def compare(records, other):
+    """Tests whose status differs from the other flavour's run."""
+    prev = {r['test']: r['status'] for r in other.get('tests', [])}
+    return [(r['test'], prev[r['test']], r['status'])
+            for r in records if r['test'] in prev and prev[r['test']] != r['status']]
+
+
+def report(summary, other, out):
+    recs = summary['tests']
+    c = summary['counts']
+    w = max([len(r['test']) for r in recs] + [10])
+    print(f"# kselftests on the {summary['flavour']} kernel ({summary['accel']}):", file=out)
+    for r in recs:
+        if r['status'] != 'pass' or r['detail']:
+            print(f"#   {r['test']:<{w}}  {r['status']:<7}  {r['detail']}", file=out)
+    print(f"#   pass {c['pass']}, skip {c['skip']}, known failures {c['xfail']}, "
+          f"fail {c['fail']}, not run {c['not-run']}", file=out)
+    if other is not None:
+        diffs = compare(recs, other)
+        print(f"# compared with the {other.get('flavour', '?')} run: "
+              f"{len(diffs)} test(s) differ", file=out)
+        for t, before, now in diffs:
+            print(f"#   {t}: {other.get('flavour', '?')} {before} -> "
+                  f"{summary['flavour']} {now}", file=out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description='Judge a kselftest run of the lab.')
+    ap.add_argument('--tap', required=True)
+    ap.add_argument('--list', required=True, help='tests.list from the build')
+    ap.add_argument('--known', required=True, help='known-failures list')
+    ap.add_argument('--accel', required=True, choices=('tcg', 'kvm'))
+    ap.add_argument('--flavour', required=True, choices=('baseline', 'patched'))
+    ap.add_argument('--json', help='write the summary here (atomically)')
+    ap.add_argument('--compare', help="the other flavour's summary.json")
+    ap.add_argument('--meta', action='append', default=[], metavar='KEY=VALUE')
+    a = ap.parse_args(argv)
+    try:
+        for p in (a.tap, a.list, a.known):
+            if not os.path.isfile(p):
+                raise InputError(f'no such file: {p}')
+        with open(a.list) as f:
+            tests = parse_list(f)
+        if not tests:
+            raise InputError(f'{a.list} lists no tests')
+        with open(a.known) as f:
+            known = parse_known(f)
+        with open(a.tap, errors='replace') as f:
+            tap = parse_tap(f)
+        meta = {}
+        for kv in a.meta:
+            if '=' not in kv:
+                raise InputError(f'--meta needs KEY=VALUE, got "{kv}"')
+            k, v = kv.split('=', 1)
+            meta[k] = v
+        other = None
+        if a.compare and os.path.isfile(a.compare):
+            with open(a.compare) as f:
+                other = json.load(f)
+    except (InputError, OSError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    recs = judge(tests, tap, known, a.accel)
+    summary = {'flavour': a.flavour, 'accel': a.accel, 'meta': meta,
+               'counts': counts(recs), 'tests': recs}
+    report(summary, other, sys.stdout)
+    if a.json:
+        with open(a.json + '.tmp', 'w') as f:
+            json.dump(summary, f, indent=1)
+        os.replace(a.json + '.tmp', a.json)
+    c = summary['counts']
+    return 1 if c['fail'] or c['not-run'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the kvm-lazyswitch lab scripts. Sourced, not run.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD_DIR:-$REPO/build}
+PATCHES=${PATCHES_DIR:-$REPO/patches}
+RESULTS=${RESULTS_DIR:-$REPO/results}
+FLAVOURS="baseline patched"
+# The series line that closes the instrumentation-only head of the series.
+BASELINE_MARK='# === baseline ends here'
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+stage() {
+	echo "[lazyswitch] $*"
+}
+
+# need TOOL PACKAGE: fail with the Debian package that provides TOOL.
+need() {
+	command -v "$1" >/dev/null 2>&1 ||
+		die "missing tool '$1' (Debian package: $2; run 'make deps')"
+}
+
+check_flavour() {
+	case "$1" in
+	baseline|patched) ;;
+	*) die "unknown flavour '$1' (expected: baseline or patched)" ;;
+	esac
+}
+
+nproc_build() {
+	echo $(($(nproc) + 1))
+}
+
+# series_for FLAVOUR: the patch names of that flavour, one per line.
+series_for() {
+	local flavour=$1 series=${SERIES:-$REPO/series}
+
+	[ -f "$series" ] || die "no series file at $series"
+	grep -q "^$BASELINE_MARK" "$series" ||
+		die "series has no '$BASELINE_MARK' line marking the baseline"
+	awk -v fl="$flavour" -v mark="$BASELINE_MARK" '
+		index($0, mark) == 1 { if (fl == "baseline") exit; next }
+		/^[ \t]*#/ || NF == 0 { next }
+		{ print $1 }' "$series"
+}
+
+# Atomically publish a file: write to NAME.tmp, then call publish NAME.
+publish() {
+	mv -f "$1.tmp" "$1"
+}

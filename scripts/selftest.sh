@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# selftest.sh FLAVOUR: run the built KVM selftests of FLAVOUR in one VM boot
+# and judge them. The run is recorded as results/test-FLAVOUR-<time>/, which
+# appears only once complete; results/test-FLAVOUR-latest points at it.
+# TESTS=REGEX limits the run to matching test paths.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+flavour=${1:-}
+check_flavour "$flavour"
+need python3 python3
+fdir=$BUILD/$flavour
+st=$fdir/selftests
+[ -f "$fdir/bzImage" ] || die "no $flavour kernel (run 'make build')"
+[ -f "$st/tests.list" ] || die "no $flavour selftests (run 'make build')"
+
+list=$(mktemp)
+trap 'rm -f "$list"; [ -n "${tmp:-}" ] && rm -rf "$tmp"' EXIT
+if [ -n "${TESTS:-}" ]; then
+	awk -v re="$TESTS" '$2 ~ re' "$st/tests.list" > "$list"
+	[ -s "$list" ] || die "TESTS='$TESTS' matches no test"
+else
+	cp "$st/tests.list" "$list"
+fi
+while read -r _ path _; do
+	[ -x "$st/$path" ] || die "selftest binary missing: $st/$path (run 'make build')"
+done < "$list"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$RESULTS"
+tmp=$(mktemp -d "$RESULTS/.incomplete-test-$flavour.XXXXXX")
+cp "$list" "$tmp/tests.list"
+cp "$REPO/scripts/guest/run-selftests.sh" "$tmp/"
+total=$(awk '{ s += $3 } END { print s + 300 }' "$list")
+n=$(grep -c . "$list")
+
+stage "$flavour: running $n selftests in QEMU (${ACCEL:-tcg}; logs in results/)"
+vmrc=0
+"$REPO/scripts/vm-run.sh" -q -f "$flavour" -t "$total" -o "$tmp" -- \
+	"sh /out/run-selftests.sh /build/$flavour/selftests /out/tests.list | tee /out/tap.txt" || vmrc=$?
+[ -f "$tmp/tap.txt" ] || : > "$tmp/tap.txt"
+
+. "$fdir/source.env"
+. "$tmp/vm.env"
+other=baseline
+[ "$flavour" = baseline ] && other=patched
+jrc=0
+python3 "$REPO/scripts/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.list" \
+	--known "$REPO/selftests/known-failures.txt" --accel "$accel" --flavour "$flavour" \
+	--json "$tmp/summary.json" --compare "$RESULTS/test-$other-latest/summary.json" \
+	--meta "kernel_version=$kernel_version" --meta "source=$source" \
+	--meta "series=$(cat "$fdir/applied.sha")" --meta "vm_exit=$vmrc" \
+	--meta "boot_to_command_s=$boot_to_command_s" --meta "wall_s=$wall_s" \
+	--meta "qemu=$(qemu-system-x86_64 --version | head -1)" --meta "tests_filter=${TESTS:-}" \
+	| tee "$tmp/summary.txt" || jrc=$?
+[ "$jrc" -le 1 ] || die "could not judge the run (see above)"
+
+dest=$RESULTS/test-$flavour-$stamp
+mv "$tmp" "$dest"
+tmp=
+ln -sfn "test-$flavour-$stamp" "$RESULTS/test-$flavour-latest.tmp"
+mv -T "$RESULTS/test-$flavour-latest.tmp" "$RESULTS/test-$flavour-latest"
+stage "$flavour: recorded in results/test-$flavour-$stamp (boot to first test ${boot_to_command_s}s)"
+
+# A guest crash or kernel warning fails the run even if every test passed.
+case $vmrc in
+0|1) ;;
+*) die "$flavour: the VM run failed (exit $vmrc; see results/test-$flavour-$stamp/console.log)" ;;
+esac
+exit "$jrc"

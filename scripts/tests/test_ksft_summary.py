@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of the selftest result judge."""
+import io
+import json
+import os
+import tempfile
+import unittest
+from contextlib import redirect_stdout, redirect_stderr
+
+import ksft_summary as ks
+
+TAP = """TAP version 13
+1..5
+# [1/5] x86_64/a_test (upstream, timeout 120s)
+# time x86_64/a_test 1.5s rc=0
+ok 1 x86_64/a_test
+# time x86_64/b_test 0.2s rc=4
+ok 2 x86_64/b_test # SKIP Requirement not met: kvm_cpu_has(X86_FEATURE_XSAVES)
+# time x86_64/debug_regs 3.0s rc=254
+not ok 3 x86_64/debug_regs # exit status 254
+[   12.345678] random console noise
+# time lazyswitch/c_test 120.0s rc=137
+not ok 4 lazyswitch/c_test # TIMEOUT after 120s
+"""
+LIST = ['upstream x86_64/a_test 120', 'upstream x86_64/b_test 120',
+        'upstream x86_64/debug_regs 120', 'lazyswitch lazyswitch/c_test 120',
+        'upstream x86_64/never_ran 120']
+KNOWN = ['# comment', '', 'x86_64/debug_regs tcg fail INT3 gives SHUTDOWN under TCG',
+         'x86_64/a_test tcg fail listed but passes']
+
+
+class ParseTest(unittest.TestCase):
+    def test_tap(self):
+        tap = ks.parse_tap(TAP.splitlines())
+        self.assertEqual(set(tap), {'x86_64/a_test', 'x86_64/b_test',
+                                    'x86_64/debug_regs', 'lazyswitch/c_test'})
+        self.assertTrue(tap['x86_64/a_test']['ok'])
+        self.assertEqual(tap['x86_64/debug_regs']['rc'], 254)
+        self.assertEqual(tap['lazyswitch/c_test']['time'], 120.0)
+
+    def test_list_rejects_garbage(self):
+        with self.assertRaises(ks.InputError):
+            ks.parse_list(['upstream x86_64/a_test'])
+        with self.assertRaises(ks.InputError):
+            ks.parse_list(['upstream x86_64/a_test soon'])
+
+    def test_known_rejects_bad_fields(self):
+        with self.assertRaises(ks.InputError):
+            ks.parse_known(['x86_64/a tcg fail'])          # no reason
+        with self.assertRaises(ks.InputError):
+            ks.parse_known(['x86_64/a hvf fail reason'])   # bad accel
+        with self.assertRaises(ks.InputError):
+            ks.parse_known(['x86_64/a tcg broken reason'])  # bad kind
+
+
+class JudgeTest(unittest.TestCase):
+    def setUp(self):
+        self.tests = ks.parse_list(LIST)
+        self.tap = ks.parse_tap(TAP.splitlines())
+        self.known = ks.parse_known(KNOWN)
+
+    def status(self, recs):
+        return {r['test']: r['status'] for r in recs}
+
+    def test_tcg(self):
+        recs = ks.judge(self.tests, self.tap, self.known, 'tcg')
+        self.assertEqual(self.status(recs), {
+            'x86_64/a_test': 'pass', 'x86_64/b_test': 'skip',
+            'x86_64/debug_regs': 'xfail', 'lazyswitch/c_test': 'fail',
+            'x86_64/never_ran': 'not-run'})
+        by = {r['test']: r for r in recs}
+        self.assertIn('XSAVES', by['x86_64/b_test']['detail'])
+        self.assertIn('unexpected pass', by['x86_64/a_test']['detail'])
+        self.assertIn('SHUTDOWN', by['x86_64/debug_regs']['detail'])
+        self.assertEqual(ks.counts(recs), {'pass': 1, 'skip': 1, 'xfail': 1,
+                                           'fail': 1, 'not-run': 1})
+
+    def test_known_failure_is_per_accelerator(self):
+        recs = ks.judge(self.tests, self.tap, self.known, 'kvm')
+        self.assertEqual(self.status(recs)['x86_64/debug_regs'], 'fail')
+
+    def test_timeout_entry_does_not_excuse_a_crash(self):
+        known = ks.parse_known(['x86_64/debug_regs any timeout slow under TCG'])
+        recs = ks.judge(self.tests, self.tap, known, 'tcg')
+        self.assertEqual(self.status(recs)['x86_64/debug_regs'], 'fail')
+
+    def test_flaky_accepts_both(self):
+        known = ks.parse_known(['x86_64/a_test any flaky races',
+                                'x86_64/debug_regs any flaky races'])
+        recs = ks.judge(self.tests, self.tap, known, 'tcg')
+        st = self.status(recs)
+        self.assertEqual((st['x86_64/a_test'], st['x86_64/debug_regs']), ('pass', 'xfail'))
+        self.assertEqual([r['detail'] for r in recs if r['test'] == 'x86_64/a_test'], [''])
+
+    def test_compare(self):
+        recs = ks.judge(self.tests, self.tap, self.known, 'tcg')
+        other = {'flavour': 'baseline', 'tests': [
+            {'test': 'x86_64/a_test', 'status': 'pass'},
+            {'test': 'lazyswitch/c_test', 'status': 'pass'}]}
+        self.assertEqual(ks.compare(recs, other), [('lazyswitch/c_test', 'pass', 'fail')])
+
+
+class MainTest(unittest.TestCase):
+    def run_main(self, args):
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            rc = ks.main(args)
+        return rc, out.getvalue(), err.getvalue()
+
+    def files(self, d, tap=TAP, lst=LIST, known=KNOWN):
+        paths = {}
+        for name, body in (('tap', tap), ('list', '\n'.join(lst)), ('known', '\n'.join(known))):
+            paths[name] = os.path.join(d, name)
+            with open(paths[name], 'w') as f:
+                f.write(body)
+        return paths
+
+    def test_json_round_trip_and_exit_status(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = self.files(d)
+            js = os.path.join(d, 'summary.json')
+            rc, out, _ = self.run_main(['--tap', p['tap'], '--list', p['list'],
+                                        '--known', p['known'], '--accel', 'tcg',
+                                        '--flavour', 'patched', '--json', js,
+                                        '--meta', 'kernel_version=6.12.117'])
+            self.assertEqual(rc, 1)
+            s = json.load(open(js))
+            self.assertEqual(s['counts']['not-run'], 1)
+            self.assertEqual(s['meta'], {'kernel_version': '6.12.117'})
+            self.assertFalse(os.path.exists(js + '.tmp'))
+            self.assertIn('fail 1, not run 1', out)
+
+    def test_all_good_exits_zero(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = self.files(d, tap='# time t 1.0s rc=0\nok 1 t\n', lst=['upstream t 5'], known=[])
+            rc, _, _ = self.run_main(['--tap', p['tap'], '--list', p['list'], '--known',
+                                      p['known'], '--accel', 'tcg', '--flavour', 'baseline'])
+            self.assertEqual(rc, 0)
+
+    def test_bad_input_is_one_line_and_exit_2(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = self.files(d, known=['x86_64/a tcg fail'])
+            rc, out, err = self.run_main(['--tap', p['tap'], '--list', p['list'], '--known',
+                                          p['known'], '--accel', 'tcg', '--flavour', 'patched'])
+            self.assertEqual(rc, 2)
+            self.assertEqual(len(err.strip().splitlines()), 1)
+            self.assertTrue(err.startswith('error: known-failures line 1'))
+            rc, _, err = self.run_main(['--tap', os.path.join(d, 'nope'), '--list', p['list'],
+                                        '--known', p['known'], '--accel', 'tcg',
+                                        '--flavour', 'patched'])
+            self.assertEqual((rc, err.strip()), (2, f"error: no such file: {os.path.join(d, 'nope')}"))
+
+
+if __name__ == '__main__':
+    unittest.main()

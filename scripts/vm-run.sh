@@ -1,0 +1,138 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vm-run.sh: boot a lab kernel in QEMU and run one command inside it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	cat <<USAGE
+Usage: scripts/vm-run.sh [-f FLAVOUR] [-t SECONDS] [-m MIB] [-o DIR] [-q] -- COMMAND...
+
+Boot build/FLAVOUR/bzImage with a busybox initramfs and run COMMAND (busybox
+sh) inside. The build directory is shared read-only at /build, DIR read-write
+at /out (the command's working directory). The full console goes to
+DIR/console.log.
+
+  -f FLAVOUR   baseline or patched (default: patched)
+  -t SECONDS   timeout for the whole boot (default: 600)
+  -m MIB       guest memory (default: 4096)
+  -o DIR       run directory (default: a new one under build/vm/)
+  -q           show only TAP and lab lines of the console, not all of it
+
+ACCEL=tcg (default): QEMU TCG, -cpu max (emulated AMD SVM + NPT).
+ACCEL=kvm: KVM with -cpu host; needs /dev/kvm with nested virtualization.
+ACCEL=auto: kvm when nested virtualization is available, else tcg.
+
+Exit status: COMMAND's status, or 124 timeout, 125 guest died before
+COMMAND finished, 126 the kernel printed BUG/WARNING/Oops/panic, 2 usage.
+
+Examples:
+  # run one upstream selftest on the patched kernel
+  scripts/vm-run.sh -- /build/patched/selftests/x86_64/cpuid_test
+  # boot the baseline under KVM if nested virtualization is offered
+  ACCEL=auto scripts/vm-run.sh -f baseline -- uname -a
+USAGE
+}
+
+flavour=patched timeout=600 mem=4096 rundir= quiet=0
+while getopts "f:t:m:o:qh" opt; do
+	case "$opt" in
+	f) flavour=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	o) rundir=$OPTARG ;;
+	q) quiet=1 ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" = "--" ] && shift
+[ $# -gt 0 ] || { echo "error: no command given (see -h)" >&2; exit 2; }
+check_flavour "$flavour"
+[[ "$timeout" =~ ^[1-9][0-9]*$ ]] || { echo "error: bad timeout '$timeout' (whole seconds)" >&2; exit 2; }
+[[ "$mem" =~ ^[1-9][0-9]*$ ]] || { echo "error: bad memory size '$mem' (MiB)" >&2; exit 2; }
+need qemu-system-x86_64 qemu-system-x86
+
+kernel=$BUILD/$flavour/bzImage
+initrd=$BUILD/initramfs.cpio.gz
+[ -f "$kernel" ] || die "no $flavour kernel at $kernel (run 'make build')"
+[ -f "$initrd" ] || die "no initramfs at $initrd (run 'make build')"
+
+# Nested virtualization is detected, never assumed.
+kvm_nested() {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	local p
+	for p in /sys/module/kvm_intel/parameters/nested /sys/module/kvm_amd/parameters/nested; do
+		[ -r "$p" ] && grep -qE '^(Y|1)$' "$p" && return 0
+	done
+	return 1
+}
+case "${ACCEL:-tcg}" in
+tcg) accel=tcg ;;
+kvm) kvm_nested || die "ACCEL=kvm but /dev/kvm offers no nested virtualization (kvm_intel/kvm_amd nested=0 or absent)"
+     accel=kvm ;;
+auto) if kvm_nested; then accel=kvm; else accel=tcg; fi ;;
+*) echo "error: ACCEL must be tcg, kvm or auto, not '${ACCEL}'" >&2; exit 2 ;;
+esac
+if [ "$accel" = kvm ]; then
+	accel_args=(-accel kvm -cpu host)
+else
+	accel_args=(-accel tcg,thread=multi -cpu max)
+fi
+
+if [ -z "$rundir" ]; then
+	mkdir -p "$BUILD/vm"
+	rundir=$(mktemp -d "$BUILD/vm/run.XXXXXX")
+fi
+mkdir -p "$rundir"
+rundir=$(cd "$rundir" && pwd)
+printf '%s\n' "$*" > "$rundir/cmd.sh"
+console=$rundir/console.log
+: > "$console"
+echo "accel=$accel cpu=${accel_args[3]} smp=2 mem=${mem}M flavour=$flavour" > "$rundir/vm.env"
+
+qemu=(qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none
+	"${accel_args[@]}" -smp 2 -m "$mem"
+	-kernel "$kernel" -initrd "$initrd"
+	-append "console=ttyS0 panic=-1 loglevel=5 ${KCMDLINE_EXTRA:-}"
+	-serial "file:$console"
+	-fsdev "local,id=fsbuild,path=$BUILD,security_model=none,readonly=on"
+	-device virtio-9p-pci,fsdev=fsbuild,mount_tag=build
+	-fsdev "local,id=fsout,path=$rundir,security_model=none"
+	-device virtio-9p-pci,fsdev=fsout,mount_tag=out
+	${QEMU_EXTRA:-})
+
+start=$(date +%s.%N)
+timeout --kill-after=10 "$timeout" "${qemu[@]}" < /dev/null > "$rundir/qemu.log" 2>&1 &
+qpid=$!
+if [ "$quiet" = 1 ]; then
+	tail -n +1 -F --pid=$qpid "$console" 2>/dev/null |
+		grep --line-buffered -E '^(ok |not ok |#|TAP|1\.\.|LAZYSWITCH|\[lazyswitch\])' || true
+else
+	tail -n +1 -F --pid=$qpid "$console" 2>/dev/null || true
+fi
+qrc=0
+wait $qpid || qrc=$?
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+
+up=$(sed -n 's/^LAZYSWITCH-UP: \([0-9.]*\)s.*/\1/p' "$console" | head -1)
+echo "boot_to_command_s=${up:-none} wall_s=$elapsed" >> "$rundir/vm.env"
+rc=$(sed -n 's/^LAZYSWITCH-EXIT: \([0-9]*\).*/\1/p' "$console" | tail -1)
+
+bad=$(grep -nE 'BUG:|WARNING:|Oops|KASAN|lockdep|Kernel panic|kernel BUG at|general protection fault' "$console" | head -20 || true)
+if [ -n "$bad" ]; then
+	echo "error: the $flavour kernel reported problems (console: $console):" >&2
+	echo "$bad" >&2
+	exit 126
+fi
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "error: guest timed out after ${timeout}s (console: $console)" >&2
+	exit 124
+fi
+if [ -z "$rc" ]; then
+	echo "error: guest died before the command finished (qemu exit $qrc; console: $console)" >&2
+	tail -5 "$console" >&2
+	exit 125
+fi
+exit "$rc"

@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: GPL-2.0
+# Build glue: run as
+#   make -C <tree>/tools/testing/selftests/kvm -f <repo>/selftests/kvm.mk \
+#        OUTPUT=... LAZYSWITCH_SELFTESTS=<repo>/selftests
+# It builds the tree's own KVM selftests unchanged, and every *.c in
+# LAZYSWITCH_SELFTESTS against the same libkvm objects and flags, so a new
+# test file needs no Makefile edit.
+
+include Makefile
+
+LAZYSWITCH_SRCS := $(sort $(wildcard $(LAZYSWITCH_SELFTESTS)/*.c))
+LAZYSWITCH_PROGS := $(patsubst $(LAZYSWITCH_SELFTESTS)/%.c,$(OUTPUT)/lazyswitch/%,$(LAZYSWITCH_SRCS))
+LAZYSWITCH_TIMEOUT := $(shell sed -n 's/^timeout=//p' settings)
+-include $(LAZYSWITCH_PROGS:=.d)
+
+$(shell mkdir -p $(OUTPUT)/lazyswitch)
+
+all: $(LAZYSWITCH_PROGS) lazyswitch-scripts
+
+$(OUTPUT)/lazyswitch/%: $(LAZYSWITCH_SELFTESTS)/%.c $(LIBKVM_OBJS)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -MF $@.d $(LDFLAGS) $(TARGET_ARCH) $< $(LIBKVM_OBJS) $(LDLIBS) -o $@
+
+# Script tests find their helper binaries next to themselves.
+lazyswitch-scripts: $(TEST_PROGS)
+	$(foreach s,$(TEST_PROGS),cp -p $(s) $(OUTPUT)/$(s);)
+
+# One line per test: origin, path below OUTPUT, timeout in seconds.
+lazyswitch-list:
+	@$(foreach t,$(TEST_GEN_PROGS) $(TEST_PROGS),echo "upstream $(patsubst $(OUTPUT)/%,%,$(t)) $(LAZYSWITCH_TIMEOUT)";)
+	@$(foreach t,$(LAZYSWITCH_PROGS),echo "lazyswitch $(patsubst $(OUTPUT)/%,%,$(t)) $(LAZYSWITCH_TIMEOUT)";)
+
+.PHONY: lazyswitch-scripts lazyswitch-list
