@@ -14,6 +14,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root" "$out.tmp"' EXIT
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,usr/bin}
 cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
 cp /bin/bash-static "$root/bin/bash"
 install -m 755 "$REPO/scripts/guest/init" "$root/init"
 mkdir -p "$(dirname "$out")"

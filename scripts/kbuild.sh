@@ -28,7 +28,8 @@ if command -v ccache >/dev/null 2>&1 && [ "${CCACHE:-1}" != 0 ]; then
 	export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1 CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}
 fi
 kmake() {
-	make -C "$tree" O="$obj" CC="$cc" HOSTCC=gcc -j"$(nproc_build)" "$@"
+	make -C "$tree" O="$obj" CC="$cc" HOSTCC=gcc LOCALVERSION="-lazyswitch-$flavour" \
+		-j"$(nproc_build)" "$@"
 }
 
 cfg_id=$( (cat "$frag" "$fdir/src.id") | sha256sum | cut -d' ' -f1)

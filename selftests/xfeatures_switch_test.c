@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest and host XCR0/PKRU integrity across every kind of exit, and the
+ * number of XCR0/XSS/PKRU switches KVM does per KVM_RUN.
+ *
+ * KVM swaps XCR0, XSS and PKRU between guest and host values around VM-Enter.
+ * Moving those switches out of the fastpath run loop must not leak a guest
+ * value into the host or a host value into the guest, on any exit path:
+ * slow-path exits, fastpath exits, exits to userspace, a signal interrupting
+ * KVM_RUN, or the vCPU task being preempted. The counting sub-tests read the
+ * kvm_xfeatures_switch and kvm_pkru_switch tracepoints through per-thread perf
+ * counters; the fastpath count needs a CPU that can take the fastpath at all
+ * (NRIPS on SVM) and SKIPs with the reason otherwise.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+
+#include "test_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "apic.h"
+
+#define GUEST_PKRU		0x0000000cu	/* key 1: access and write disabled */
+#define TEST_PORT		0x5a5
+#define MMIO_GPA		0xc0000000ull
+#define TIMER_VECTOR		0xec
+#define IPI_VECTOR		0xed
+#define ABSENT_APIC_ID		0x1000u		/* no vCPU has this x2APIC ID */
+#define ROUNDS			20
+#define FASTPATH_EXITS		1000
+#define SLOWPATH_EXITS		1000
+
+enum workload { WL_ALL_EXITS, WL_ICR_WRITES, WL_CPUIDS, WL_SPIN, WL_BAD_XCR0 };
+
+/* Shared with the guest. */
+static uint64_t guest_xcr0;
+static bool guest_pku;
+static int workload;
+static volatile uint32_t timer_irqs;
+
+static inline uint32_t rdpkru(void)
+{
+	uint32_t eax, edx;
+
+	asm volatile(".byte 0x0f,0x01,0xee" : "=a" (eax), "=d" (edx) : "c" (0));
+	return eax;
+}
+
+static void guest_timer_handler(struct ex_regs *regs)
+{
+	timer_irqs++;
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void guest_check(int kind, int round)
+{
+	uint64_t xcr0 = xgetbv(0);
+
+	__GUEST_ASSERT(xcr0 == guest_xcr0, "exit kind %d round %d: XCR0 0x%lx, expected 0x%lx",
+		       kind, round, xcr0, guest_xcr0);
+	if (guest_pku)
+		__GUEST_ASSERT(rdpkru() == GUEST_PKRU,
+			       "exit kind %d round %d: PKRU 0x%x, expected 0x%x",
+			       kind, round, rdpkru(), GUEST_PKRU);
+}
+
+static void guest_wait_timer(void)
+{
+	uint32_t before = timer_irqs;
+
+	x2apic_write_reg(APIC_LVTT, APIC_LVT_TIMER_TSCDEADLINE | TIMER_VECTOR);
+	wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + 20000);
+	while (timer_irqs == before)
+		asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+static void guest_all_exits(void)
+{
+	uint32_t eax, ebx, ecx, edx;
+	int i;
+
+	for (i = 0; i < ROUNDS; i++) {
+		cpuid(1, &eax, &ebx, &ecx, &edx);		/* slow path */
+		guest_check(0, i);
+		guest_wait_timer();				/* HLT + timer IRQ */
+		guest_check(1, i);
+		wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + (1ull << 40));
+		wrmsr(MSR_IA32_TSC_DEADLINE, 0);		/* fastpath on VMX */
+		guest_check(2, i);
+		x2apic_write_reg(APIC_ICR, ((uint64_t)ABSENT_APIC_ID << 32) |
+				 APIC_DEST_PHYSICAL | APIC_DM_FIXED | IPI_VECTOR);
+		guest_check(3, i);				/* fastpath */
+		outl(TEST_PORT, i);				/* userspace */
+		guest_check(4, i);
+		*(volatile uint32_t *)MMIO_GPA = i;		/* userspace MMIO */
+		guest_check(5, i);
+		GUEST_SYNC(i);
+		guest_check(6, i);
+	}
+}
+
+static void guest_bad_xcr0(void)
+{
+	uint64_t supported = this_cpu_supported_xcr0();
+	uint64_t bad[3] = {
+		XFEATURE_MASK_SSE,				/* bit 0 clear */
+		XFEATURE_MASK_FP | XFEATURE_MASK_YMM,		/* AVX without SSE */
+		guest_xcr0 | BIT_ULL(62),			/* unsupported */
+	};
+	uint8_t vector;
+	int i;
+
+	__GUEST_ASSERT(!(supported & BIT_ULL(62)), "bit 62 supported? 0x%lx", supported);
+	for (i = 0; i < 3; i++) {
+		vector = xsetbv_safe(0, bad[i]);
+		__GUEST_ASSERT(vector == GP_VECTOR, "XSETBV(0x%lx) gave vector %u, expected #GP",
+			       bad[i], vector);
+		guest_check(10 + i, 0);
+		GUEST_SYNC(i);
+	}
+}
+
+static void guest_code(void)
+{
+	uint32_t eax, ebx, ecx, edx;
+	uint64_t i;
+
+	set_cr4(get_cr4() | X86_CR4_OSXSAVE);
+	xsetbv(0, guest_xcr0);
+	if (guest_pku) {
+		set_cr4(get_cr4() | X86_CR4_PKE);
+		wrpkru(GUEST_PKRU);
+	}
+	x2apic_enable();
+	guest_check(-1, 0);
+	GUEST_SYNC(0);
+
+	for (;;) {
+		switch (workload) {
+		case WL_ALL_EXITS:
+			guest_all_exits();
+			break;
+		case WL_ICR_WRITES:
+			for (i = 0; i < FASTPATH_EXITS; i++)
+				x2apic_write_reg(APIC_ICR, ((uint64_t)ABSENT_APIC_ID << 32) |
+						 APIC_DEST_PHYSICAL | APIC_DM_FIXED | IPI_VECTOR);
+			break;
+		case WL_CPUIDS:
+			for (i = 0; i < SLOWPATH_EXITS; i++)
+				cpuid(1, &eax, &ebx, &ecx, &edx);
+			break;
+		case WL_SPIN:
+			for (i = 0; i < 2000000; i++)
+				asm volatile("pause");
+			break;
+		case WL_BAD_XCR0:
+			guest_bad_xcr0();
+			break;
+		}
+		guest_check(99, 0);
+		GUEST_SYNC(1000);
+	}
+}
+
+/* Host side. */
+static uint64_t host_xcr0;
+static uint32_t host_pkru;
+static bool host_pku;
+
+static void host_check(const char *when)
+{
+	uint64_t xcr0 = xgetbv(0);
+
+	TEST_ASSERT(xcr0 == host_xcr0, "%s: host XCR0 0x%lx, expected 0x%lx", when, xcr0, host_xcr0);
+	if (host_pku)
+		TEST_ASSERT(rdpkru() == host_pkru, "%s: host PKRU 0x%x, expected 0x%x",
+			    when, rdpkru(), host_pkru);
+}
+
+struct exit_counts {
+	unsigned long io, mmio, eintr, runs;
+};
+
+/* Run until the guest's next GUEST_SYNC, checking host state after every return. */
+static uint64_t run_to_sync(struct kvm_vcpu *vcpu, struct exit_counts *n)
+{
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+	int r;
+
+	for (;;) {
+		r = __vcpu_run(vcpu);
+		n->runs++;
+		host_check("after KVM_RUN");
+		if (r == -1 && errno == EINTR) {
+			n->eintr++;
+			continue;
+		}
+		TEST_ASSERT(!r, KVM_IOCTL_ERROR(KVM_RUN, r));
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == TEST_PORT) {
+			n->io++;
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_MMIO && run->mmio.phys_addr == MMIO_GPA) {
+			n->mmio++;
+			continue;
+		}
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_SYNC:
+			return uc.args[1];
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT(uc);
+		default:
+			TEST_FAIL("unexpected exit %s", exit_reason_str(run->exit_reason));
+		}
+	}
+}
+
+static struct kvm_vm *vm;
+static struct kvm_vcpu *vcpu;
+
+static void set_workload(enum workload w)
+{
+	workload = w;
+	sync_global_to_guest(vm, workload);
+}
+
+static void run_workload(enum workload w, struct exit_counts *n)
+{
+	uint64_t stage;
+
+	set_workload(w);
+	if (w == WL_ALL_EXITS || w == WL_BAD_XCR0) {
+		int expect = w == WL_ALL_EXITS ? ROUNDS : 3, i;
+
+		for (i = 0; i < expect; i++) {
+			stage = run_to_sync(vcpu, n);
+			TEST_ASSERT_EQ(stage, i);
+		}
+	}
+	stage = run_to_sync(vcpu, n);
+	TEST_ASSERT_EQ(stage, 1000);
+}
+
+static void test_guest_state(void)
+{
+	struct exit_counts n = {};
+
+	run_workload(WL_ALL_EXITS, &n);
+	TEST_ASSERT_EQ(n.io, ROUNDS);
+	TEST_ASSERT_EQ(n.mmio, ROUNDS);
+	sync_global_from_guest(vm, timer_irqs);
+	TEST_ASSERT(timer_irqs >= ROUNDS, "only %u timer interrupts for %d HLTs",
+		    timer_irqs, ROUNDS);
+	ksft_test_result_pass("guest XCR0 0x%lx%s intact over %d rounds of CPUID, HLT+timer, "
+			      "TSC_DEADLINE, x2APIC ICR, PIO and MMIO exits\n", guest_xcr0,
+			      guest_pku ? " and PKRU" : "", ROUNDS);
+}
+
+static void test_bad_xcr0(void)
+{
+	struct exit_counts n = {};
+
+	run_workload(WL_BAD_XCR0, &n);
+	ksft_test_result_pass("illegal XSETBV values get #GP, guest and host state intact\n");
+}
+
+static void storm_handler(int sig)
+{
+}
+
+static void test_signal_storm(void)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
+	struct itimerspec its = { .it_interval.tv_nsec = 200000, .it_value.tv_nsec = 200000 };
+	struct sigaction sa = { .sa_handler = storm_handler };
+	struct exit_counts n = {};
+	timer_t timer;
+	int i;
+
+	TEST_ASSERT(!sigaction(SIGUSR1, &sa, NULL), "sigaction");
+	sev._sigev_un._tid = syscall(SYS_gettid);
+	TEST_ASSERT(!timer_create(CLOCK_MONOTONIC, &sev, &timer), "timer_create");
+	TEST_ASSERT(!timer_settime(timer, 0, &its, NULL), "timer_settime");
+	for (i = 0; i < 5; i++) {
+		run_workload(WL_SPIN, &n);
+		run_workload(WL_CPUIDS, &n);
+	}
+	timer_delete(timer);
+	signal(SIGUSR1, SIG_IGN);
+	if (!n.eintr) {
+		ksft_test_result_fail("signal storm: no KVM_RUN was interrupted (%lu runs)\n", n.runs);
+		return;
+	}
+	ksft_test_result_pass("host state intact over %lu KVM_RUN returns, %lu of them -EINTR\n",
+			      n.runs, n.eintr);
+}
+
+static volatile bool hog_stop;
+
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set), "sched_setaffinity(%d)", cpu);
+}
+
+static void *hog(void *arg)
+{
+	pin_self(*(int *)arg);
+	while (!hog_stop) {
+		host_check("in the competing thread");
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void test_preemption(void)
+{
+	struct exit_counts n = {};
+	struct rusage before, after;
+	pthread_t t;
+	int cpu = sched_getcpu(), i;
+
+	pin_self(cpu);
+	TEST_ASSERT(!pthread_create(&t, NULL, hog, &cpu), "pthread_create");
+	getrusage(RUSAGE_THREAD, &before);
+	for (i = 0; i < 5; i++) {
+		run_workload(WL_SPIN, &n);
+		run_workload(WL_ALL_EXITS, &n);
+	}
+	getrusage(RUSAGE_THREAD, &after);
+	hog_stop = true;
+	pthread_join(t, NULL);
+	if (after.ru_nivcsw == before.ru_nivcsw && after.ru_nvcsw == before.ru_nvcsw) {
+		ksft_test_result_fail("preemption: the vCPU thread was never switched out\n");
+		return;
+	}
+	ksft_test_result_pass("host and guest state intact with a competing thread on CPU %d "
+			      "(%ld involuntary, %ld voluntary switches)\n", cpu,
+			      after.ru_nivcsw - before.ru_nivcsw, after.ru_nvcsw - before.ru_nvcsw);
+}
+
+/* Per-thread counters on the instrumentation tracepoints. */
+enum { C_GUEST_XF, C_HOST_XF, C_GUEST_PKRU, C_HOST_PKRU, C_ENTRY, NR_COUNTERS };
+static const struct {
+	const char *event, *filter;
+} counter_def[NR_COUNTERS] = {
+	{ "kvm_xfeatures_switch", "guest == 1" },
+	{ "kvm_xfeatures_switch", "guest == 0" },
+	{ "kvm_pkru_switch", "guest == 1" },
+	{ "kvm_pkru_switch", "guest == 0" },
+	{ "kvm_entry", NULL },
+};
+static int counter_fd[NR_COUNTERS];
+
+static int tracepoint_id(const char *event)
+{
+	static const char * const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[256];
+	FILE *f;
+	int i, id;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/events/kvm/%s/id", roots[i], event);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%d", &id) != 1)
+			id = -1;
+		fclose(f);
+		return id;
+	}
+	return -1;
+}
+
+/* Returns NULL on success, else why counting is impossible. */
+static const char *open_counters(void)
+{
+	static char why[128];
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.disabled = 1,
+	};
+	int i, id;
+
+	for (i = 0; i < NR_COUNTERS; i++) {
+		id = tracepoint_id(counter_def[i].event);
+		if (id < 0) {
+			snprintf(why, sizeof(why), "tracepoint kvm:%s not found (kernel without the "
+				 "kvm-lazyswitch instrumentation, or tracefs not mounted)",
+				 counter_def[i].event);
+			return why;
+		}
+		attr.config = id;
+		counter_fd[i] = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+		if (counter_fd[i] < 0) {
+			snprintf(why, sizeof(why), "perf_event_open(kvm:%s) failed: %s",
+				 counter_def[i].event, strerror(errno));
+			return why;
+		}
+		if (counter_def[i].filter &&
+		    ioctl(counter_fd[i], PERF_EVENT_IOC_SET_FILTER, counter_def[i].filter)) {
+			snprintf(why, sizeof(why), "cannot filter kvm:%s on '%s': %s",
+				 counter_def[i].event, counter_def[i].filter, strerror(errno));
+			return why;
+		}
+	}
+	return NULL;
+}
+
+static void count_workload(enum workload w, uint64_t *c)
+{
+	struct exit_counts n = {};
+	int i;
+
+	/* Set the workload first: the stage handshake is itself one KVM_RUN. */
+	set_workload(w);
+	for (i = 0; i < NR_COUNTERS; i++) {
+		ioctl(counter_fd[i], PERF_EVENT_IOC_RESET, 0);
+		ioctl(counter_fd[i], PERF_EVENT_IOC_ENABLE, 0);
+	}
+	TEST_ASSERT_EQ(run_to_sync(vcpu, &n), 1000);
+	for (i = 0; i < NR_COUNTERS; i++) {
+		ioctl(counter_fd[i], PERF_EVENT_IOC_DISABLE, 0);
+		TEST_ASSERT(read(counter_fd[i], &c[i], sizeof(c[i])) == sizeof(c[i]), "read counter");
+	}
+	TEST_ASSERT_EQ(n.eintr, 0);
+	TEST_ASSERT_EQ(n.runs, 1);
+}
+
+static void print_counts(const char *what, uint64_t *c)
+{
+	ksft_print_msg("%s: %lu VM-entries, XCR0/XSS switches %lu guest / %lu host, "
+		       "PKRU switches %lu guest / %lu host\n", what, c[C_ENTRY], c[C_GUEST_XF],
+		       c[C_HOST_XF], c[C_GUEST_PKRU], c[C_HOST_PKRU]);
+}
+
+static void test_count_slowpath(const char *no_counters)
+{
+	uint64_t c[NR_COUNTERS];
+
+	if (no_counters) {
+		ksft_test_result_skip("slow-path switch count: %s\n", no_counters);
+		return;
+	}
+	count_workload(WL_CPUIDS, c);
+	print_counts("one KVM_RUN of 1000 CPUID exits", c);
+	/*
+	 * Every CPUID exit leaves the fastpath loop, so both the baseline and the
+	 * patched kernel switch once per VM-entry in each direction.
+	 */
+	TEST_ASSERT(c[C_ENTRY] >= SLOWPATH_EXITS + 1, "only %lu entries", c[C_ENTRY]);
+	TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_ENTRY]);
+	TEST_ASSERT_EQ(c[C_HOST_XF], c[C_ENTRY]);
+	if (host_pku) {
+		TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_ENTRY]);
+		TEST_ASSERT_EQ(c[C_HOST_PKRU], c[C_ENTRY]);
+	}
+	ksft_test_result_pass("slow path: one guest and one host switch per VM-entry (%lu)\n",
+			      c[C_ENTRY]);
+}
+
+/* Which kernel is this? The lab names its flavours in the release string. */
+static const char *flavour(void)
+{
+	static struct utsname u;
+
+	uname(&u);
+	if (strstr(u.release, "-lazyswitch-baseline"))
+		return "baseline";
+	if (strstr(u.release, "-lazyswitch-patched"))
+		return "patched";
+	return getenv("LAZYSWITCH_FLAVOUR");
+}
+
+static void test_count_fastpath(const char *no_counters)
+{
+	uint64_t c[NR_COUNTERS], extra;
+	const char *fl = flavour();
+
+	if (no_counters) {
+		ksft_test_result_skip("fastpath switch count: %s\n", no_counters);
+		return;
+	}
+	count_workload(WL_ICR_WRITES, c);
+	print_counts("one KVM_RUN of 1000 x2APIC ICR writes", c);
+	/* Always true, fastpath or not: every entry is bracketed by a switch. */
+	TEST_ASSERT(c[C_ENTRY] >= FASTPATH_EXITS + 1, "only %lu entries", c[C_ENTRY]);
+	TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_HOST_XF]);
+	TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_HOST_PKRU]);
+
+	if (host_cpu_is_amd && !get_kvm_amd_param_bool("nrips")) {
+		/* No fastpath: both flavours must switch once per entry. */
+		TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_ENTRY]);
+		if (host_pku)
+			TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_ENTRY]);
+		ksft_test_result_skip("fastpath switch count: kvm_amd.nrips=0 (the host CPU has no "
+				      "NRIPS, e.g. QEMU TCG), so SVM never takes the fastpath; "
+				      "checked the slow-path count (%lu per %lu entries) instead\n",
+				      c[C_GUEST_XF], c[C_ENTRY]);
+		return;
+	}
+	if (!fl) {
+		ksft_test_result_skip("fastpath switch count: unknown kernel flavour (set "
+				      "LAZYSWITCH_FLAVOUR=baseline or patched)\n");
+		return;
+	}
+	/* Entries beyond the ICR writes and the final sync are interrupts etc. */
+	extra = c[C_ENTRY] - (FASTPATH_EXITS + 1);
+	if (!strcmp(fl, "baseline")) {
+		TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_ENTRY]);
+		if (host_pku)
+			TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_ENTRY]);
+	} else {
+		/* One switch per pass of the run loop, whatever N is. */
+		TEST_ASSERT(c[C_GUEST_XF] <= 1 + 2 * extra,
+			    "%lu guest XCR0 switches for %lu entries (%lu not from the fastpath)",
+			    c[C_GUEST_XF], c[C_ENTRY], extra);
+		TEST_ASSERT(!host_pku || c[C_GUEST_PKRU] <= 1 + 2 * extra,
+			    "%lu guest PKRU switches for %lu entries (%lu not from the fastpath)",
+			    c[C_GUEST_PKRU], c[C_ENTRY], extra);
+	}
+	ksft_test_result_pass("fastpath on the %s kernel: %lu guest switches for %lu entries\n",
+			      fl, c[C_GUEST_XF], c[C_ENTRY]);
+}
+
+int main(int argc, char *argv[])
+{
+	const char *no_counters;
+	struct exit_counts n = {};
+
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_XSAVE));
+	TEST_REQUIRE(this_cpu_has(X86_FEATURE_OSXSAVE));
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_X2APIC));
+	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_TSC_DEADLINE_TIMER));
+
+	host_xcr0 = xgetbv(0);
+	host_pku = this_cpu_has(X86_FEATURE_OSPKE);
+	if (host_pku)
+		host_pkru = rdpkru();
+
+	/* A guest XCR0 that differs from the host's. */
+	guest_xcr0 = XFEATURE_MASK_FP | XFEATURE_MASK_SSE;
+	if (guest_xcr0 == host_xcr0 && (kvm_cpu_supported_xcr0() & XFEATURE_MASK_YMM))
+		guest_xcr0 |= XFEATURE_MASK_YMM;
+	guest_pku = kvm_cpu_has(X86_FEATURE_PKU) && host_pku;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
+	virt_map(vm, MMIO_GPA, MMIO_GPA, 1);
+	sync_global_to_guest(vm, guest_xcr0);
+	sync_global_to_guest(vm, guest_pku);
+
+	ksft_print_header();
+	ksft_set_plan(7);
+	ksft_print_msg("host XCR0 0x%lx PKRU %s0x%x; guest XCR0 0x%lx PKRU %s\n", host_xcr0,
+		       host_pku ? "" : "(no OSPKE) ", host_pkru, guest_xcr0,
+		       guest_pku ? "0xc" : "not used (no PKU)");
+	TEST_ASSERT_EQ(run_to_sync(vcpu, &n), 0);
+
+	test_guest_state();
+	test_bad_xcr0();
+	test_signal_storm();
+	test_preemption();
+	no_counters = open_counters();
+	test_count_slowpath(no_counters);
+	test_count_fastpath(no_counters);
+	if (guest_pku)
+		ksft_test_result_pass("guest PKRU 0x%x checked after every exit\n", GUEST_PKRU);
+	else
+		ksft_test_result_skip("guest PKRU: KVM or the host offers no PKU\n");
+
+	kvm_vm_free(vm);
+	ksft_finished();
+}
