@@ -45,7 +45,7 @@ if [ "${EACH:-0}" = 1 ]; then
 		mkdir -p "$obj"
 		frag=$work/frag-$mode
 		cp "$REPO/kernel.config" "$frag"
-		echo CONFIG_KVM_WERROR=y >> "$frag"
+		printf 'CONFIG_WERROR=y\nCONFIG_KVM_WERROR=y\n' >> "$frag"  # KVM_WERROR needs WERROR without EXPERT
 		if [ "$mode" = m ]; then
 			printf 'CONFIG_MODULES=y\nCONFIG_KVM=m\nCONFIG_KVM_AMD=m\nCONFIG_KVM_INTEL=m\n' >> "$frag"
 		fi

@@ -49,10 +49,13 @@ def parse_known(lines):
         if len(f) < 4:
             raise InputError(f'known-failures line {n}: expected "test accel kind reason"')
         path, accel, kind, reason = f
+        if re.fullmatch(r'timeout=[1-9][0-9]*', kind):
+            kind = 'timeout'
         if accel not in ACCELS:
             raise InputError(f'known-failures line {n}: accel must be one of {", ".join(ACCELS)}')
         if kind not in KINDS:
-            raise InputError(f'known-failures line {n}: kind must be one of {", ".join(KINDS)}')
+            raise InputError(f'known-failures line {n}: kind must be one of '
+                             f'{", ".join(KINDS)} (timeout may be timeout=SECONDS)')
         known.setdefault(path, []).append({'accel': accel, 'kind': kind, 'reason': reason})
     return known
 

@@ -48,6 +48,27 @@ series_for() {
 		{ print $1 }' "$series"
 }
 
+# Nested virtualization is detected, never assumed.
+kvm_nested() {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	local p
+	for p in /sys/module/kvm_intel/parameters/nested /sys/module/kvm_amd/parameters/nested; do
+		[ -r "$p" ] && grep -qE '^(Y|1)$' "$p" && return 0
+	done
+	return 1
+}
+
+# resolve_accel: print tcg or kvm for $ACCEL (tcg|kvm|auto), or fail.
+resolve_accel() {
+	case "${ACCEL:-tcg}" in
+	tcg) echo tcg ;;
+	kvm) kvm_nested || die "ACCEL=kvm but /dev/kvm offers no nested virtualization (kvm_intel/kvm_amd nested=0 or absent)"
+	     echo kvm ;;
+	auto) if kvm_nested; then echo kvm; else echo tcg; fi ;;
+	*) echo "error: ACCEL must be tcg, kvm or auto, not '${ACCEL}'" >&2; exit 2 ;;
+	esac
+}
+
 # Atomically publish a file: write to NAME.tmp, then call publish NAME.
 publish() {
 	mv -f "$1.tmp" "$1"

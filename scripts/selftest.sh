@@ -16,7 +16,14 @@ st=$fdir/selftests
 [ -f "$st/tests.list" ] || die "no $flavour selftests (run 'make build')"
 
 list=$(mktemp)
-trap 'rm -f "$list"; [ -n "${tmp:-}" ] && rm -rf "$tmp"' EXIT
+# An aborted run leaves nothing under results/; its logs go to build/aborted/.
+keep_aborted() {
+	rm -f "$list"
+	[ -n "${tmp:-}" ] && [ -d "$tmp" ] || return 0
+	mkdir -p "$BUILD/aborted"
+	mv "$tmp" "$BUILD/aborted/" && echo "aborted run kept in $BUILD/aborted/$(basename "$tmp")" >&2
+}
+trap keep_aborted EXIT
 if [ -n "${TESTS:-}" ]; then
 	awk -v re="$TESTS" '$2 ~ re' "$st/tests.list" > "$list"
 	[ -s "$list" ] || die "TESTS='$TESTS' matches no test"
@@ -26,6 +33,16 @@ fi
 while read -r _ path _; do
 	[ -x "$st/$path" ] || die "selftest binary missing: $st/$path (run 'make build')"
 done < "$list"
+
+# Tests known to exceed their timeout on this accelerator get the shorter
+# budget the known-failures list gives them ("timeout=SECONDS").
+accel=$(resolve_accel)
+known=$REPO/selftests/known-failures.txt
+awk -v accel="$accel" '
+	FNR == NR { if ($1 !~ /^#/ && ($2 == accel || $2 == "any") && $3 ~ /^timeout=[0-9]+$/)
+			budget[$1] = substr($3, 9); next }
+	($2 in budget) { $3 = budget[$2] } { print }' "$known" "$list" > "$list.new"
+mv "$list.new" "$list"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RESULTS"
@@ -47,7 +64,7 @@ other=baseline
 [ "$flavour" = baseline ] && other=patched
 jrc=0
 python3 "$REPO/scripts/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.list" \
-	--known "$REPO/selftests/known-failures.txt" --accel "$accel" --flavour "$flavour" \
+	--known "$known" --accel "$accel" --flavour "$flavour" \
 	--json "$tmp/summary.json" --compare "$RESULTS/test-$other-latest/summary.json" \
 	--meta "kernel_version=$kernel_version" --meta "source=$source" \
 	--meta "series=$(cat "$fdir/applied.sha")" --meta "vm_exit=$vmrc" \

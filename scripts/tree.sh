@@ -66,7 +66,7 @@ if [ "$(cat "$fdir/src.id" 2>/dev/null)" != "$src_id" ]; then
 	mv "$tree.tmp" "$tree"
 	echo "$src_id" > "$fdir/src.id"
 fi
-printf 'kernel_version=%s\nsource=%s\n' "$kver" "$origin" > "$fdir/source.env"
+printf 'kernel_version=%q\nsource=%q\n' "$kver" "$origin" > "$fdir/source.env"
 
 # The quilt directory: this flavour's series and links to the patches.
 qdir=$fdir/quilt

@@ -59,22 +59,7 @@ initrd=$BUILD/initramfs.cpio.gz
 [ -f "$kernel" ] || die "no $flavour kernel at $kernel (run 'make build')"
 [ -f "$initrd" ] || die "no initramfs at $initrd (run 'make build')"
 
-# Nested virtualization is detected, never assumed.
-kvm_nested() {
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
-	local p
-	for p in /sys/module/kvm_intel/parameters/nested /sys/module/kvm_amd/parameters/nested; do
-		[ -r "$p" ] && grep -qE '^(Y|1)$' "$p" && return 0
-	done
-	return 1
-}
-case "${ACCEL:-tcg}" in
-tcg) accel=tcg ;;
-kvm) kvm_nested || die "ACCEL=kvm but /dev/kvm offers no nested virtualization (kvm_intel/kvm_amd nested=0 or absent)"
-     accel=kvm ;;
-auto) if kvm_nested; then accel=kvm; else accel=tcg; fi ;;
-*) echo "error: ACCEL must be tcg, kvm or auto, not '${ACCEL}'" >&2; exit 2 ;;
-esac
+accel=$(resolve_accel)
 if [ "$accel" = kvm ]; then
 	accel_args=(-accel kvm -cpu host)
 else

@@ -84,6 +84,14 @@ class JudgeTest(unittest.TestCase):
         recs = ks.judge(self.tests, self.tap, known, 'tcg')
         self.assertEqual(self.status(recs)['x86_64/debug_regs'], 'fail')
 
+    def test_timeout_with_budget(self):
+        known = ks.parse_known(['lazyswitch/c_test tcg timeout=30 slow under TCG'])
+        self.assertEqual(known['lazyswitch/c_test'][0]['kind'], 'timeout')
+        recs = ks.judge(self.tests, self.tap, known, 'tcg')
+        self.assertEqual(self.status(recs)['lazyswitch/c_test'], 'xfail')
+        with self.assertRaises(ks.InputError):
+            ks.parse_known(['x86_64/a tcg timeout=0 zero budget'])
+
     def test_flaky_accepts_both(self):
         known = ks.parse_known(['x86_64/a_test any flaky races',
                                 'x86_64/debug_regs any flaky races'])
