@@ -13,7 +13,8 @@ INITRAMFS := $(BUILD)/initramfs.cpio.gz
 	bench unit check-patches clean
 
 help:
-	@echo "make test           build the patched kernel + selftests, run them in QEMU"
+	@echo "make test           build both kernels + selftests; the full suite on patched,"
+	@echo "                    this project's selftests on baseline too"
 	@echo "make test-baseline  the same on the baseline (instrumentation only) kernel"
 	@echo "make bench          build both kernels and run the benchmarks"
 	@echo "make build          build both flavours (kernel, headers, selftests)"
@@ -36,8 +37,10 @@ build: build-baseline build-patched
 $(INITRAMFS): scripts/guest/init scripts/initramfs.sh
 	@scripts/initramfs.sh $@
 
-test: build-patched
-	@scripts/test.sh patched
+# The full suite on the patched kernel, and this project's own selftests on
+# the baseline too, so the two kernels' counts are compared in every run.
+test: build
+	@scripts/test.sh patched baseline:^lazyswitch/
 
 test-baseline: build-baseline
 	@scripts/test.sh baseline

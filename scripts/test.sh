@@ -1,33 +1,42 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# test.sh FLAVOUR: everything 'make test' runs, ending with the line
+# test.sh RUN...: everything 'make test' runs, ending with the line
 # "N passed, N failed, N skipped" (known failures count as skipped).
+# A RUN is FLAVOUR or FLAVOUR:REGEX (only the selftests matching REGEX).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-flavour=${1:-patched}
-check_flavour "$flavour"
+[ $# -gt 0 ] || set -- patched
+for run in "$@"; do
+	check_flavour "${run%%:*}"
+done
 
 stage "unit tests of the lab scripts"
 unit=$(python3 "$REPO/scripts/tests/run.py" 2>&1)
 urc=$?
 echo "$unit"
-read -r upass ufail < <(echo "$unit" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
-[ -n "${upass:-}" ] || { upass=0; ufail=1; }
-[ "$urc" -eq 0 ] || [ "$ufail" -gt 0 ] || ufail=1
+read -r pass fail < <(echo "$unit" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+[ -n "${pass:-}" ] || { pass=0; fail=1; }
+[ "$urc" -eq 0 ] || [ "$fail" -gt 0 ] || fail=1
+skip=0
 
-"$REPO/scripts/selftest.sh" "$flavour"
-src=$?
-
-sum=$RESULTS/test-$flavour-latest/summary.json
-if [ "$src" -eq 0 ] || [ "$src" -eq 1 ] && [ -f "$sum" ]; then
-	read -r kp kf ks < <(python3 -c '
+for run in "$@"; do
+	flavour=${run%%:*}
+	filter=
+	[ "$run" = "$flavour" ] || filter=${run#*:}
+	TESTS=$filter "$REPO/scripts/selftest.sh" "$flavour"
+	rc=$?
+	sum=$RESULTS/test-$flavour-latest/summary.json
+	if [ "$rc" -le 1 ] && [ -f "$sum" ]; then
+		read -r p f s < <(python3 -c '
 import json, sys
 c = json.load(open(sys.argv[1]))["counts"]
 print(c["pass"], c["fail"] + c["not-run"], c["skip"] + c["xfail"])' "$sum")
-	[ "$src" -eq 0 ] || [ "$kf" -gt 0 ] || kf=1
-else
-	kp=0 kf=1 ks=0
-fi
-echo "$((upass + kp)) passed, $((ufail + kf)) failed, $ks skipped"
-[ $((ufail + kf)) -eq 0 ]
+		[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+	else
+		p=0 f=1 s=0
+	fi
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+done
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
