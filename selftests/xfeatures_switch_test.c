@@ -537,7 +537,7 @@ static void test_count_fastpath(const char *no_counters)
 	TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_HOST_XF]);
 	TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_HOST_PKRU]);
 
-	if (host_cpu_is_amd && !get_kvm_amd_param_bool("nrips")) {
+	if (host_cpu_is_amd && !get_kvm_amd_param_integer("nrips")) {
 		/* No fastpath: both flavours must switch once per entry. */
 		TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_ENTRY]);
 		if (host_pku)
