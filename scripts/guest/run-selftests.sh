@@ -7,6 +7,9 @@ dir=$1
 list=$2
 mkdir -p /out/logs
 n=$(grep -c . "$list")
+# Each test runs in its own cgroup, so whatever it forked dies with it.
+cg=/sys/fs/cgroup/selftest
+mkdir -p "$cg" 2>/dev/null
 now() { cut -d' ' -f1 /proc/uptime; }
 
 echo "TAP version 13"
@@ -18,9 +21,16 @@ while read -r origin path tmo; do
 	log=/out/logs/$(echo "$path" | tr / _).log
 	echo "# [$i/$n] $path ($origin, timeout ${tmo}s)"
 	t0=$(now)
-	(cd "$dir/$(dirname "$path")" && exec timeout -s KILL "$tmo" "./$(basename "$path")") \
-		> "$log" 2>&1 < /dev/null
+	CG=$cg D="$dir/$(dirname "$path")" T="$tmo" P="./$(basename "$path")" sh -c '
+		echo $$ > "$CG/cgroup.procs" 2>/dev/null
+		cd "$D" && exec timeout -s KILL "$T" "$P"' > "$log" 2>&1 < /dev/null
 	rc=$?
+	left=$(grep -c . "$cg/cgroup.procs" 2>/dev/null)
+	if [ "${left:-0}" -gt 0 ]; then
+		echo "# $path left $left processes behind; killing them"
+		echo 1 > "$cg/cgroup.kill"
+		while [ -s "$cg/cgroup.procs" ]; do sleep 0.1; done
+	fi
 	dt=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 	echo "# time $path ${dt}s rc=$rc"
 	case $rc in
