@@ -24,7 +24,7 @@ ln -s "$BUILD/patched/quilt" "$work/tree/patches"
 if [ -n "$patches" ]; then
 	(cd "$work/tree" && quilt --quiltrc "$REPO/.quiltrc" push -a --fuzz=0 -q) ||
 		die "series does not apply with --fuzz=0"
-	(cd "$work/tree" && quilt --quiltrc "$REPO/.quiltrc" pop -a -q) || die "quilt pop -a failed"
+	(cd "$work/tree" && quilt --quiltrc "$REPO/.quiltrc" pop -a -q >/dev/null) || die "quilt pop -a failed"
 fi
 echo "ok: $(echo $patches | wc -w) patches push and pop cleanly"
 
