@@ -49,15 +49,28 @@ def parse_known(lines):
         if len(f) < 4:
             raise InputError(f'known-failures line {n}: expected "test accel kind reason"')
         path, accel, kind, reason = f
+        budget = None
         if re.fullmatch(r'timeout=[1-9][0-9]*', kind):
-            kind = 'timeout'
+            kind, budget = 'timeout', int(kind[8:])
         if accel not in ACCELS:
             raise InputError(f'known-failures line {n}: accel must be one of {", ".join(ACCELS)}')
         if kind not in KINDS:
             raise InputError(f'known-failures line {n}: kind must be one of '
                              f'{", ".join(KINDS)} (timeout may be timeout=SECONDS)')
-        known.setdefault(path, []).append({'accel': accel, 'kind': kind, 'reason': reason})
+        known.setdefault(path, []).append({'accel': accel, 'kind': kind, 'reason': reason,
+                                           'budget': budget})
     return known
+
+
+def apply_budgets(lines, known, accel):
+    """Test-list lines with the shorter timeouts known failures give on accel."""
+    out = []
+    for origin, path, timeout in (line.split() for line in lines if line.strip()):
+        k = known_entry(known, path, accel)
+        if k and k['budget']:
+            timeout = str(k['budget'])
+        out.append(f'{origin} {path} {timeout}')
+    return out
 
 
 def parse_tap(lines):
@@ -144,7 +157,31 @@ def report(summary, other, out):
                   f"{summary['flavour']} {now}", file=out)
 
 
+def budgets_main(argv):
+    """'budgets --list L --known K --accel A': print L with the known budgets."""
+    ap = argparse.ArgumentParser(prog='ksft_summary.py budgets',
+                                 description='Apply known-failure timeout budgets to a test list.')
+    ap.add_argument('--list', required=True)
+    ap.add_argument('--known', required=True)
+    ap.add_argument('--accel', required=True, choices=('tcg', 'kvm'))
+    a = ap.parse_args(argv)
+    try:
+        with open(a.list) as f:
+            lines = f.read().splitlines()
+        parse_list(lines)
+        with open(a.known) as f:
+            known = parse_known(f)
+    except (InputError, OSError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    print('\n'.join(apply_budgets(lines, known, a.accel)))
+    return 0
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['budgets']:
+        return budgets_main(argv[1:])
     ap = argparse.ArgumentParser(description='Judge a kselftest run of the lab.')
     ap.add_argument('--tap', required=True)
     ap.add_argument('--list', required=True, help='tests.list from the build')

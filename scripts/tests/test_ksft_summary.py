@@ -89,8 +89,16 @@ class JudgeTest(unittest.TestCase):
         self.assertEqual(known['lazyswitch/c_test'][0]['kind'], 'timeout')
         recs = ks.judge(self.tests, self.tap, known, 'tcg')
         self.assertEqual(self.status(recs)['lazyswitch/c_test'], 'xfail')
+        self.assertEqual(known['lazyswitch/c_test'][0]['budget'], 30)
         with self.assertRaises(ks.InputError):
             ks.parse_known(['x86_64/a tcg timeout=0 zero budget'])
+
+    def test_budgets_apply_per_accelerator(self):
+        known = ks.parse_known(['lazyswitch/c_test tcg timeout=30 slow under TCG',
+                                'x86_64/debug_regs tcg fail not a timeout'])
+        self.assertEqual(ks.apply_budgets(LIST, known, 'tcg'),
+                         [l.replace('c_test 120', 'c_test 30') for l in LIST])
+        self.assertEqual(ks.apply_budgets(LIST, known, 'kvm'), LIST)
 
     def test_flaky_accepts_both(self):
         known = ks.parse_known(['x86_64/a_test any flaky races',
@@ -137,6 +145,19 @@ class MainTest(unittest.TestCase):
             self.assertEqual(s['meta'], {'kernel_version': '6.12.117'})
             self.assertFalse(os.path.exists(js + '.tmp'))
             self.assertIn('fail 1, not run 1', out)
+
+    def test_budgets_command(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = self.files(d, known=['lazyswitch/c_test tcg timeout=30 slow'])
+            rc, out, _ = self.run_main(['budgets', '--list', p['list'], '--known', p['known'],
+                                        '--accel', 'tcg'])
+            self.assertEqual(rc, 0)
+            self.assertIn('lazyswitch lazyswitch/c_test 30', out.splitlines())
+            p = self.files(d, known=['lazyswitch/c_test tcg timeout=0 slow'])
+            rc, out, err = self.run_main(['budgets', '--list', p['list'], '--known', p['known'],
+                                          '--accel', 'tcg'])
+            self.assertEqual((rc, out), (2, ''))
+            self.assertEqual(len(err.strip().splitlines()), 1)
 
     def test_all_good_exits_zero(self):
         with tempfile.TemporaryDirectory() as d:
