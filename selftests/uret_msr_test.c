@@ -12,13 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/perf_event.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
+#include "tracepoint_counter.h"
 
 #define GUEST_TSC_AUX	0x5a5au
 #define RUNS		50
@@ -50,37 +48,6 @@ static uint32_t host_tsc_aux(void)
 	return aux;
 }
 
-static int tracepoint_id(const char *event)
-{
-	char path[128];
-	FILE *f;
-	int id = -1;
-
-	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/kvm/%s/id", event);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &id) != 1)
-		id = -1;
-	fclose(f);
-	return id;
-}
-
-/* Count an event on one CPU, whichever task it fires in. */
-static int open_cpu_counter(const char *event, int cpu)
-{
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_TRACEPOINT,
-		.size = sizeof(attr),
-	};
-	int id = tracepoint_id(event);
-
-	if (id < 0)
-		return -1;
-	attr.config = id;
-	return syscall(SYS_perf_event_open, &attr, -1, cpu, -1, 0);
-}
-
 static uint64_t read_counter(int fd)
 {
 	uint64_t v;
@@ -92,7 +59,7 @@ static uint64_t read_counter(int fd)
 int main(void)
 {
 	uint64_t sets, restores;
-	int cpu = sched_getcpu(), set_fd, restore_fd, i;
+	int cpu = sched_getcpu(), set_fd, restore_fd, open_errno, i;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct ucall uc;
@@ -112,8 +79,10 @@ int main(void)
 	ksft_print_header();
 	ksft_set_plan(2);
 
-	set_fd = open_cpu_counter("kvm_uret_msr_set", cpu);
-	restore_fd = open_cpu_counter("kvm_uret_msr_restore", cpu);
+	/* Per CPU: a restore can run in whichever task next returns to userspace. */
+	set_fd = kvm_tracepoint_counter("kvm_uret_msr_set", -1, cpu, false);
+	restore_fd = kvm_tracepoint_counter("kvm_uret_msr_restore", -1, cpu, false);
+	open_errno = set_fd < 0 || restore_fd < 0 ? errno : 0;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	for (i = 0; i <= RUNS; i++) {
@@ -140,7 +109,7 @@ int main(void)
 	if (set_fd < 0 || restore_fd < 0) {
 		ksft_test_result_skip("user-return MSR counts: tracepoints kvm_uret_msr_set/"
 				      "kvm_uret_msr_restore unavailable (%s)\n",
-				      errno ? strerror(errno) : "not found");
+				      strerror(open_errno));
 		ksft_finished();
 	}
 	sets = read_counter(set_fd);

@@ -31,6 +31,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "apic.h"
+#include "tracepoint_counter.h"
 
 #define GUEST_PKRU		0x0000000cu	/* key 1: access and write disabled */
 #define TEST_PORT		0x5a5
@@ -466,47 +467,20 @@ static const struct {
 };
 static int counter_fd[NR_COUNTERS];
 
-static int tracepoint_id(const char *event)
-{
-	static const char * const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	char path[256];
-	FILE *f;
-	int i, id;
-
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/events/kvm/%s/id", roots[i], event);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%d", &id) != 1)
-			id = -1;
-		fclose(f);
-		return id;
-	}
-	return -1;
-}
-
 /* Returns NULL on success, else why counting is impossible. */
 static const char *open_counters(void)
 {
 	static char why[128];
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_TRACEPOINT,
-		.size = sizeof(attr),
-		.disabled = 1,
-	};
-	int i, id;
+	int i;
 
 	for (i = 0; i < NR_COUNTERS; i++) {
-		id = tracepoint_id(counter_def[i].event);
-		if (id < 0) {
+		counter_fd[i] = kvm_tracepoint_counter(counter_def[i].event, 0, -1, true);
+		if (counter_fd[i] < 0 && errno == ENOENT) {
 			snprintf(why, sizeof(why), "tracepoint kvm:%s not found (kernel without the "
 				 "kvm-lazyswitch instrumentation, or tracefs not mounted)",
 				 counter_def[i].event);
 			return why;
 		}
-		attr.config = id;
-		counter_fd[i] = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
 		if (counter_fd[i] < 0) {
 			snprintf(why, sizeof(why), "perf_event_open(kvm:%s) failed: %s",
 				 counter_def[i].event, strerror(errno));
@@ -549,6 +523,17 @@ static void print_counts(const char *what, uint64_t *c)
 		       c[C_HOST_XF], c[C_GUEST_PKRU], c[C_HOST_PKRU]);
 }
 
+/* Where the run loop is left after every exit, both kernels switch per VM-entry. */
+static void assert_switch_per_entry(const uint64_t *c)
+{
+	TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_ENTRY]);
+	TEST_ASSERT_EQ(c[C_HOST_XF], c[C_ENTRY]);
+	if (host_pku) {
+		TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_ENTRY]);
+		TEST_ASSERT_EQ(c[C_HOST_PKRU], c[C_ENTRY]);
+	}
+}
+
 static void test_count_slowpath(const char *no_counters)
 {
 	uint64_t c[NR_COUNTERS];
@@ -564,12 +549,7 @@ static void test_count_slowpath(const char *no_counters)
 	 * patched kernel switch once per VM-entry in each direction.
 	 */
 	TEST_ASSERT(c[C_ENTRY] >= SLOWPATH_EXITS + 1, "only %lu entries", c[C_ENTRY]);
-	TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_ENTRY]);
-	TEST_ASSERT_EQ(c[C_HOST_XF], c[C_ENTRY]);
-	if (host_pku) {
-		TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_ENTRY]);
-		TEST_ASSERT_EQ(c[C_HOST_PKRU], c[C_ENTRY]);
-	}
+	assert_switch_per_entry(c);
 	ksft_test_result_pass("slow path: one guest and one host switch per VM-entry (%lu)\n",
 			      c[C_ENTRY]);
 }
@@ -605,9 +585,7 @@ static void test_count_fastpath(const char *no_counters)
 
 	if (host_cpu_is_amd && !get_kvm_amd_param_integer("nrips")) {
 		/* No fastpath: both flavours must switch once per entry. */
-		TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_ENTRY]);
-		if (host_pku)
-			TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_ENTRY]);
+		assert_switch_per_entry(c);
 		ksft_test_result_skip("fastpath switch count: kvm_amd.nrips=0 (the host CPU has no "
 				      "NRIPS, e.g. QEMU TCG), so SVM never takes the fastpath; "
 				      "checked the slow-path count (%lu per %lu entries) instead\n",
@@ -622,9 +600,7 @@ static void test_count_fastpath(const char *no_counters)
 	/* Entries beyond the ICR writes and the final sync are interrupts etc. */
 	extra = c[C_ENTRY] - (FASTPATH_EXITS + 1);
 	if (!strcmp(fl, "baseline")) {
-		TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_ENTRY]);
-		if (host_pku)
-			TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_ENTRY]);
+		assert_switch_per_entry(c);
 	} else {
 		/* One switch per pass of the run loop, whatever N is. */
 		TEST_ASSERT(c[C_GUEST_XF] <= 1 + 2 * extra,
