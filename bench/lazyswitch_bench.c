@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lazyswitch_bench: exit microbenchmarks for the kvm-lazyswitch series.
+ *
+ * One table drives everything, as in kvm-unit-tests' x86/vmexit.c: each case
+ * has a guest loop that triggers one kind of exit per iteration, a check that
+ * the loop did what it claims, and a reason to skip when KVM cannot run it.
+ * Every case gets a fresh VM with one vCPU. The guest waits at a GUEST_SYNC
+ * while the host sets the iteration count, runs its loop between two RDTSCs
+ * and reports the cycles at the next GUEST_SYNC.
+ *
+ * Time is measured on the host: CLOCK_MONOTONIC around the KVM_RUN calls
+ * that span one guest loop, including the userspace exits of the loop
+ * (pio_user) and the one ucall exit that ends it. Exits come from the vCPU's
+ * binary stats ("exits", minus the ending ucall exit); "irq_exits" (host
+ * interrupts that hit the vCPU while in the guest) are printed separately,
+ * as they are noise rather than part of the case. Guest TSC cycles are
+ * printed only when the host CPU has an invariant TSC.
+ *
+ * Iterations double until one loop takes at least -t MS, then a measured
+ * run uses that count; -n ITERS skips the calibration, -c stops after it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm_para.h>
+
+#include "test_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "apic.h"
+#include "svm_util.h"
+#include "vmx.h"
+
+#define BENCH_PORT		0x5a5	/* not the ucall port (0x1000) */
+#define TIMER_VECTOR		0xec
+#define IPI_VECTOR		0xed
+#define HLT_TIMER_US		10	/* how far ahead the hlt case arms the timer */
+#define BENCH_HYPERCALL		0x4c53	/* no KVM_HC_* has this number */
+#define MIN_ITERS		8
+#define MAX_ITERS		(1ull << 32)
+#define STALL_SECONDS		10
+#define L2_STACK_WORDS		64
+
+enum { STAGE_READY = 1, STAGE_DONE = 2 };
+
+struct bench_case {
+	const char *name;
+	const char *svm_exit, *vmx_exit;
+	/* Host: why the case cannot run here, or NULL. */
+	const char *(*skip_reason)(void);
+	/* Host: per-VM setup before the vCPU first runs. */
+	void (*host_setup)(struct kvm_vm *vm, struct kvm_vcpu *vcpu);
+	/* Guest: once, before the first loop. */
+	void (*guest_setup)(void);
+	/* Guest: the loop itself, ITERS exits of this case's kind. */
+	void (*guest_loop)(uint64_t iters);
+	/*
+	 * Host: a userspace exit that belongs to the loop. Returns 1 if it was
+	 * one (and correct), 0 if it is not this case's, -1 if it was wrong.
+	 */
+	int (*host_exit)(struct kvm_vcpu *vcpu, uint64_t nr);
+};
+
+/* Shared with the guest. */
+static int guest_case;
+static uint64_t guest_iters;
+static bool use_tsc_deadline;
+static uint64_t timer_delta_tsc;	/* hlt, TSC-deadline mode: TSC cycles */
+static uint32_t timer_delta_ns;		/* hlt, one-shot mode: TMICT at divide-by-1 */
+static uint64_t timer_irqs;
+static uint64_t ipi_irqs;
+static vm_vaddr_t nested_gva;		/* struct svm_test_data or struct vmx_pages */
+static bool nested_svm;
+
+/* The L2 guest of nested_cpuid, in assembly: L1 may clobber L2's GPRs on VMX. */
+uint64_t l2_left;
+uint32_t l2_done;
+extern char l2_cpuid_loop[];
+asm(".pushsection .text\n"
+    "l2_cpuid_loop:\n"
+    "1:	xor %eax, %eax\n"
+    "	cpuid\n"
+    "	decq l2_left(%rip)\n"
+    "	jnz 1b\n"
+    /* One more CPUID with l2_done set tells L1 the loop is over. */
+    "	movl $1, l2_done(%rip)\n"
+    "	xor %eax, %eax\n"
+    "	cpuid\n"
+    "	jmp 1b\n"
+    ".popsection\n");
+
+/* Guest side. */
+
+static void guest_timer_handler(struct ex_regs *regs)
+{
+	WRITE_ONCE(timer_irqs, timer_irqs + 1);
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void guest_ipi_handler(struct ex_regs *regs)
+{
+	WRITE_ONCE(ipi_irqs, ipi_irqs + 1);
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void guest_cpuid_loop(uint64_t iters)
+{
+	uint32_t eax, ebx, ecx, edx;
+	uint64_t i;
+
+	for (i = 0; i < iters; i++)
+		cpuid(0, &eax, &ebx, &ecx, &edx);
+}
+
+static void guest_vmcall_loop(uint64_t iters)
+{
+	uint64_t i, ret;
+
+	for (i = 0; i < iters; i++) {
+		ret = kvm_hypercall(BENCH_HYPERCALL, 0, 0, 0, 0);
+		__GUEST_ASSERT(ret == (uint64_t)-KVM_ENOSYS,
+			       "hypercall 0x%x returned %ld, expected -KVM_ENOSYS",
+			       BENCH_HYPERCALL, (long)ret);
+	}
+}
+
+static void guest_timer_setup(void)
+{
+	x2apic_enable();
+	if (use_tsc_deadline) {
+		x2apic_write_reg(APIC_LVTT, APIC_LVT_TIMER_TSCDEADLINE | TIMER_VECTOR);
+	} else {
+		x2apic_write_reg(APIC_TDCR, 0xb);	/* divide by 1 */
+		x2apic_write_reg(APIC_LVTT, APIC_LVT_TIMER_ONESHOT | TIMER_VECTOR);
+	}
+}
+
+/*
+ * Arm the timer a little ahead, halt with interrupts enabled only for the
+ * HLT, and check that the timer interrupt is what ended it.
+ */
+static void guest_hlt_loop(uint64_t iters)
+{
+	uint64_t i, base = READ_ONCE(timer_irqs);
+
+	for (i = 0; i < iters; i++) {
+		if (use_tsc_deadline)
+			wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + timer_delta_tsc);
+		else
+			x2apic_write_reg(APIC_TMICT, timer_delta_ns);
+		asm volatile("sti; hlt; cli" ::: "memory");
+		__GUEST_ASSERT(READ_ONCE(timer_irqs) == base + i + 1,
+			       "HLT %lu of %lu ended with %lu timer interrupts, expected %lu",
+			       i + 1, iters, READ_ONCE(timer_irqs) - base, i + 1);
+	}
+}
+
+/* Re-arm a deadline that never comes: about 2^50 cycles away. */
+static void guest_tscdeadline_loop(uint64_t iters)
+{
+	uint64_t i, far = rdtsc() + (1ull << 50), base = READ_ONCE(timer_irqs);
+
+	for (i = 0; i < iters; i++)
+		wrmsr(MSR_IA32_TSC_DEADLINE, far + (i & 1));
+	wrmsr(MSR_IA32_TSC_DEADLINE, 0);
+	__GUEST_ASSERT(READ_ONCE(timer_irqs) == base,
+		       "%lu timer interrupts from a deadline 2^50 cycles away",
+		       READ_ONCE(timer_irqs) - base);
+}
+
+/*
+ * Fixed, physical, no shorthand, to our own APIC ID: the ICR write KVM's
+ * fastpath handles. Interrupts stay enabled, so each IPI is taken (and
+ * EOI'd, one more WRMSR) right after the write that sent it.
+ */
+static void guest_self_ipi_loop(uint64_t iters)
+{
+	uint64_t icr = (x2apic_read_reg(APIC_ID) << 32) | APIC_DEST_PHYSICAL |
+		       APIC_DM_FIXED | IPI_VECTOR;
+	uint64_t i, base = READ_ONCE(ipi_irqs);
+
+	asm volatile("sti" ::: "memory");
+	for (i = 0; i < iters; i++)
+		wrmsr(APIC_BASE_MSR + (APIC_ICR >> 4), icr);
+	asm volatile("cli" ::: "memory");
+	__GUEST_ASSERT(READ_ONCE(ipi_irqs) == base + iters,
+		       "%lu self-IPIs sent, %lu received", iters, READ_ONCE(ipi_irqs) - base);
+}
+
+static void guest_pio_loop(uint64_t iters)
+{
+	uint64_t i;
+
+	for (i = 0; i < iters; i++)
+		outl(BENCH_PORT, (uint32_t)i);
+}
+
+static void guest_xapic_setup(void)
+{
+	xapic_enable();
+	xapic_write_reg(APIC_LVTT, APIC_LVT_MASKED | TIMER_VECTOR);
+	xapic_write_reg(APIC_TMICT, 0);
+}
+
+/*
+ * TMCCT is a register that no APIC virtualization (APICv, AVIC) reads
+ * without an exit, so every read goes to KVM's APIC emulation.
+ */
+static void guest_mmio_loop(uint64_t iters)
+{
+	uint64_t i, bad = 0;
+
+	for (i = 0; i < iters; i++)
+		bad += xapic_read_reg(APIC_TMCCT) != 0;
+	__GUEST_ASSERT(!bad, "%lu of %lu TMCCT reads of a stopped timer were not 0", bad, iters);
+}
+
+static bool vmx_launched;
+
+static void guest_nested_setup(void)
+{
+	static unsigned long l2_stack[L2_STACK_WORDS];
+
+	if (nested_svm) {
+		struct svm_test_data *svm = (void *)nested_gva;
+
+		generic_svm_setup(svm, l2_cpuid_loop, &l2_stack[L2_STACK_WORDS]);
+		svm->vmcb->control.intercept |= BIT_ULL(INTERCEPT_CPUID);
+	} else {
+		struct vmx_pages *vmx = (void *)nested_gva;
+
+		GUEST_ASSERT(prepare_for_vmx_operation(vmx));
+		GUEST_ASSERT(load_vmcs(vmx));
+		prepare_vmcs(vmx, l2_cpuid_loop, &l2_stack[L2_STACK_WORDS]);
+	}
+}
+
+/* Run L2 to its next exit; true if that exit was a CPUID (then skipped). */
+static bool l1_run_l2_to_cpuid(void)
+{
+	uint64_t reason;
+
+	if (nested_svm) {
+		struct svm_test_data *svm = (void *)nested_gva;
+		struct vmcb *vmcb = svm->vmcb;
+
+		run_guest(vmcb, svm->vmcb_gpa);
+		reason = vmcb->control.exit_code;
+		if (reason != SVM_EXIT_CPUID)
+			return false;
+		vmcb->save.rip += 2;
+		return true;
+	}
+
+	if (!vmx_launched) {
+		GUEST_ASSERT(!vmlaunch());
+		vmx_launched = true;
+	} else {
+		GUEST_ASSERT(!vmresume());
+	}
+	reason = vmreadz(VM_EXIT_REASON);
+	if (reason != EXIT_REASON_CPUID)
+		return false;
+	vmwrite(GUEST_RIP, vmreadz(GUEST_RIP) + vmreadz(VM_EXIT_INSTRUCTION_LEN));
+	return true;
+}
+
+static void guest_nested_loop(uint64_t iters)
+{
+	uint64_t cpuids = 0;
+
+	WRITE_ONCE(l2_left, iters);
+	WRITE_ONCE(l2_done, 0);
+	for (;;) {
+		__GUEST_ASSERT(l1_run_l2_to_cpuid(), "L2 exit 0x%lx to L1, expected CPUID",
+			       nested_svm ? ((struct svm_test_data *)nested_gva)->vmcb->control.exit_code
+					  : vmreadz(VM_EXIT_REASON));
+		if (READ_ONCE(l2_done))
+			break;
+		cpuids++;
+	}
+	__GUEST_ASSERT(cpuids == iters, "L1 intercepted %lu CPUIDs of L2, expected %lu",
+		       cpuids, iters);
+}
+
+/* Host side: feature checks and setup. */
+
+static const char *skip_no_tsc_deadline(void)
+{
+	if (!kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER))
+		return "KVM does not offer the TSC-deadline timer (no KVM_CAP_TSC_DEADLINE_TIMER)";
+	if (!kvm_cpu_has(X86_FEATURE_X2APIC))
+		return "KVM does not offer x2APIC to guests";
+	return NULL;
+}
+
+static const char *skip_no_x2apic(void)
+{
+	return kvm_cpu_has(X86_FEATURE_X2APIC) ? NULL : "KVM does not offer x2APIC to guests";
+}
+
+static const char *skip_no_nested(void)
+{
+	if (kvm_cpu_has(X86_FEATURE_SVM) || kvm_cpu_has(X86_FEATURE_VMX))
+		return NULL;
+	return "nested virtualization unavailable (KVM offers neither SVM nor VMX to guests; "
+	       "kvm_amd/kvm_intel nested=0?)";
+}
+
+static void setup_hlt(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	uint64_t khz = __vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, NULL);
+
+	use_tsc_deadline = kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER);
+	if (use_tsc_deadline) {
+		TEST_ASSERT((int64_t)khz > 0, "KVM_GET_TSC_KHZ failed");
+		vcpu_set_cpuid_feature(vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
+	}
+	timer_delta_tsc = khz * HLT_TIMER_US / 1000;
+	timer_delta_ns = HLT_TIMER_US * 1000;
+	sync_global_to_guest(vm, use_tsc_deadline);
+	sync_global_to_guest(vm, timer_delta_tsc);
+	sync_global_to_guest(vm, timer_delta_ns);
+	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
+	fprintf(stderr, "# hlt: %s timer, %d us ahead\n",
+		use_tsc_deadline ? "TSC-deadline" : "one-shot", HLT_TIMER_US);
+}
+
+static void setup_tscdeadline(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	use_tsc_deadline = true;
+	sync_global_to_guest(vm, use_tsc_deadline);
+	vcpu_set_cpuid_feature(vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
+	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
+}
+
+static void setup_self_ipi(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	vm_install_exception_handler(vm, IPI_VECTOR, guest_ipi_handler);
+}
+
+static void setup_mmio(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	virt_pg_map(vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA);
+}
+
+static void setup_nested(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	nested_svm = kvm_cpu_has(X86_FEATURE_SVM);
+	if (nested_svm)
+		vcpu_alloc_svm(vm, &nested_gva);
+	else
+		vcpu_alloc_vmx(vm, &nested_gva);
+	sync_global_to_guest(vm, nested_svm);
+	sync_global_to_guest(vm, nested_gva);
+	fprintf(stderr, "# nested_cpuid: nested %s\n", nested_svm ? "SVM" : "VMX");
+}
+
+/* The guest writes the low 32 bits of its loop counter. */
+static int pio_exit(struct kvm_vcpu *vcpu, uint64_t nr)
+{
+	struct kvm_run *run = vcpu->run;
+	uint32_t data;
+
+	if (run->exit_reason != KVM_EXIT_IO || run->io.port != BENCH_PORT)
+		return 0;
+	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 || run->io.count != 1)
+		return -1;
+	memcpy(&data, (char *)run + run->io.data_offset, sizeof(data));
+	return data == (uint32_t)nr ? 1 : -1;
+}
+
+static const struct bench_case cases[] = {
+	{
+		.name = "cpuid",
+		.svm_exit = "CPUID (0x72)", .vmx_exit = "CPUID (10)",
+		.guest_loop = guest_cpuid_loop,
+	}, {
+		.name = "vmcall",
+		.svm_exit = "VMMCALL (0x81)", .vmx_exit = "VMCALL (18)",
+		.guest_loop = guest_vmcall_loop,
+	}, {
+		.name = "hlt",
+		.svm_exit = "WRMSR (0x7c) arm + HLT (0x78) + WRMSR EOI",
+		.vmx_exit = "WRMSR (32) arm + HLT (12) + WRMSR EOI (none with APICv)",
+		.skip_reason = skip_no_x2apic,
+		.host_setup = setup_hlt,
+		.guest_setup = guest_timer_setup,
+		.guest_loop = guest_hlt_loop,
+	}, {
+		.name = "wrmsr_tscdeadline",
+		.svm_exit = "WRMSR (0x7c), slow path", .vmx_exit = "WRMSR (32), fastpath with the preemption timer",
+		.skip_reason = skip_no_tsc_deadline,
+		.host_setup = setup_tscdeadline,
+		.guest_setup = guest_timer_setup,
+		.guest_loop = guest_tscdeadline_loop,
+	}, {
+		.name = "x2apic_self_ipi",
+		.svm_exit = "WRMSR (0x7c) ICR, fastpath with NRIPS; + WRMSR EOI",
+		.vmx_exit = "WRMSR (32) ICR, fastpath; + WRMSR EOI (none with APICv)",
+		.skip_reason = skip_no_x2apic,
+		.host_setup = setup_self_ipi,
+		.guest_setup = x2apic_enable,
+		.guest_loop = guest_self_ipi_loop,
+	}, {
+		.name = "pio_user",
+		.svm_exit = "IOIO (0x7b), KVM_EXIT_IO", .vmx_exit = "I/O (30), KVM_EXIT_IO",
+		.guest_loop = guest_pio_loop,
+		.host_exit = pio_exit,
+	}, {
+		.name = "mmio",
+		.svm_exit = "NPF (0x400) on the xAPIC page, in-kernel emulation",
+		.vmx_exit = "APIC_ACCESS (44) or EPT_MISCONFIG (49), in-kernel emulation",
+		.host_setup = setup_mmio,
+		.guest_setup = guest_xapic_setup,
+		.guest_loop = guest_mmio_loop,
+	}, {
+		.name = "nested_cpuid",
+		.svm_exit = "L2 CPUID reflected to L1, L1 VMRUN (0x80) [+ VMLOAD/VMSAVE]",
+		.vmx_exit = "L2 CPUID reflected to L1, L1 VMRESUME (24) + VMREAD/VMWRITE",
+		.skip_reason = skip_no_nested,
+		.host_setup = setup_nested,
+		.guest_setup = guest_nested_setup,
+		.guest_loop = guest_nested_loop,
+	},
+};
+
+#define NR_CASES ARRAY_SIZE(cases)
+
+static void guest_main(void)
+{
+	const struct bench_case *c = &cases[guest_case];
+	uint64_t t0, t1;
+
+	if (c->guest_setup)
+		c->guest_setup();
+	for (;;) {
+		GUEST_SYNC(STAGE_READY);
+		t0 = rdtsc();
+		c->guest_loop(READ_ONCE(guest_iters));
+		t1 = rdtsc();
+		GUEST_SYNC_ARGS(STAGE_DONE, t1 - t0, 0, 0, 0);
+	}
+}
+
+/* Host side: stats, watchdog, runs. */
+
+struct vcpu_stats {
+	int fd;
+	struct kvm_stats_header header;
+	struct kvm_stats_desc *desc;
+};
+
+static uint64_t stat_read(struct vcpu_stats *s, const char *name)
+{
+	size_t size = get_stats_descriptor_size(&s->header);
+	struct kvm_stats_desc *d;
+	uint64_t v;
+	int i;
+
+	for (i = 0; i < s->header.num_desc; i++) {
+		d = (void *)s->desc + i * size;
+		if (!strcmp(d->name, name)) {
+			read_stat_data(s->fd, &s->header, d, &v, 1);
+			return v;
+		}
+	}
+	TEST_FAIL("no vCPU stat '%s'", name);
+	return 0;
+}
+
+static volatile sig_atomic_t ticks;
+
+static void tick_handler(int sig)
+{
+	ticks++;
+}
+
+static void watchdog(bool on)
+{
+	struct itimerval it = {};
+
+	if (on)
+		it.it_interval.tv_sec = it.it_value.tv_sec = 1;
+	TEST_ASSERT(!setitimer(ITIMER_REAL, &it, NULL), "setitimer");
+}
+
+struct sample {
+	uint64_t ns, cycles, exits, irq_exits;
+};
+
+struct bench {
+	const struct bench_case *c;
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	struct vcpu_stats stats;
+	char err[512];
+};
+
+static bool failf(struct bench *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->err, sizeof(b->err), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Run the vCPU to its next GUEST_SYNC, passing the case's own userspace exits
+ * to host_exit (counted in *user). A vCPU whose exit count stands still for
+ * STALL_SECONDS (e.g. a halted vCPU whose timer interrupt was lost) fails.
+ */
+static bool run_to_sync(struct bench *b, uint64_t want_stage, uint64_t *user, uint64_t *cycles)
+{
+	struct kvm_run *run = b->vcpu->run;
+	uint64_t last_exits = stat_read(&b->stats, "exits");
+	int stalled = 0, r;
+	struct ucall uc;
+
+	for (;;) {
+		r = __vcpu_run(b->vcpu);
+		if (r == -1 && errno == EINTR) {
+			uint64_t e = stat_read(&b->stats, "exits");
+
+			stalled = e == last_exits ? stalled + 1 : 0;
+			last_exits = e;
+			if (stalled >= STALL_SECONDS)
+				return failf(b, "vCPU made no progress for %d s (lost interrupt?)",
+					     STALL_SECONDS);
+			continue;
+		}
+		if (r)
+			return failf(b, "KVM_RUN failed: %s", strerror(errno));
+		if (b->c->host_exit) {
+			r = b->c->host_exit(b->vcpu, *user);
+			if (r > 0) {
+				++*user;
+				continue;
+			}
+			if (r < 0)
+				return failf(b, "userspace exit %lu of the loop carried the wrong data",
+					     *user + 1);
+		}
+		switch (get_ucall(b->vcpu, &uc)) {
+		case UCALL_SYNC:
+			if (uc.args[1] != want_stage)
+				return failf(b, "guest at stage %lu, expected %lu", uc.args[1],
+					     want_stage);
+			if (cycles)
+				*cycles = uc.args[2];
+			return true;
+		case UCALL_ABORT:
+			return failf(b, "guest assertion at %s:%lu: %s",
+				     (const char *)uc.args[GUEST_FILE], uc.args[GUEST_LINE],
+				     uc.buffer);
+		default:
+			return failf(b, "unexpected exit %s", exit_reason_str(run->exit_reason));
+		}
+	}
+}
+
+/* One guest loop of ITERS iterations; the vCPU waits at STAGE_READY before and after. */
+static bool measure(struct bench *b, uint64_t iters, struct sample *s)
+{
+	uint64_t exits, irq_exits, t0, user = 0;
+	bool ok;
+
+	guest_iters = iters;
+	sync_global_to_guest(b->vm, guest_iters);
+
+	watchdog(true);
+	irq_exits = stat_read(&b->stats, "irq_exits");
+	exits = stat_read(&b->stats, "exits");
+	t0 = now_ns();
+	ok = run_to_sync(b, STAGE_DONE, &user, &s->cycles);
+	s->ns = now_ns() - t0;
+	/* Less the exit of the ucall that ended the loop. */
+	s->exits = stat_read(&b->stats, "exits") - exits - 1;
+	s->irq_exits = stat_read(&b->stats, "irq_exits") - irq_exits;
+	ok = ok && run_to_sync(b, STAGE_READY, &user, NULL);
+	watchdog(false);
+	if (!ok)
+		return false;
+	if (b->c->host_exit && user != iters)
+		return failf(b, "%lu userspace exits for %lu iterations", user, iters);
+	return true;
+}
+
+static bool bench_init(struct bench *b, int idx)
+{
+	uint64_t user = 0;
+
+	b->c = &cases[idx];
+	b->vm = vm_create_with_one_vcpu(&b->vcpu, guest_main);
+	guest_case = idx;
+	sync_global_to_guest(b->vm, guest_case);
+	if (b->c->host_setup)
+		b->c->host_setup(b->vm, b->vcpu);
+
+	b->stats.fd = vcpu_get_stats_fd(b->vcpu);
+	read_stats_header(b->stats.fd, &b->stats.header);
+	b->stats.desc = read_stats_descriptors(b->stats.fd, &b->stats.header);
+
+	watchdog(true);
+	if (!run_to_sync(b, STAGE_READY, &user, NULL)) {
+		watchdog(false);
+		return false;
+	}
+	watchdog(false);
+	return true;
+}
+
+static void bench_free(struct bench *b)
+{
+	free(b->stats.desc);
+	close(b->stats.fd);
+	kvm_vm_free(b->vm);
+}
+
+/* Options. */
+static uint64_t opt_iters;
+static uint64_t opt_min_ms = 200;
+static bool opt_calibrate_only;
+static bool print_cycles;
+
+/* Returns 0 (measured or skipped) or 1 (failed). */
+static int run_case(int idx, struct sample *out, uint64_t *out_iters)
+{
+	const struct bench_case *c = &cases[idx];
+	const char *why = c->skip_reason ? c->skip_reason() : NULL;
+	struct bench b = {};
+	struct sample s = {};
+	uint64_t iters = opt_iters;
+	bool ok;
+
+	if (why) {
+		printf("%s (skipped) %s\n", c->name, why);
+		return 0;
+	}
+	fprintf(stderr, "# %s: %s\n", c->name, opt_iters ? "measuring" : "calibrating");
+	ok = bench_init(&b, idx);
+	if (ok && !iters) {
+		for (iters = MIN_ITERS; ; iters *= 2) {
+			ok = measure(&b, iters, &s);
+			if (!ok || s.ns >= opt_min_ms * 1000000 || iters >= MAX_ITERS)
+				break;
+		}
+	}
+	if (ok && !opt_calibrate_only)
+		ok = measure(&b, iters, &s);
+	if (!ok) {
+		printf("%s (failed) %s\n", c->name, b.err);
+		bench_free(&b);
+		return 1;
+	}
+	printf("%s %lu iters\n", c->name, iters);
+	if (!opt_calibrate_only) {
+		printf("%s %.1f ns/iter\n", c->name, (double)s.ns / iters);
+		printf("%s %.3f exits/iter\n", c->name, (double)s.exits / iters);
+		printf("%s %.3f irq_exits/iter\n", c->name, (double)s.irq_exits / iters);
+		if (print_cycles)
+			printf("%s %.0f cycles/iter\n", c->name, (double)s.cycles / iters);
+	}
+	fflush(stdout);
+	if (out)
+		*out = s;
+	if (out_iters)
+		*out_iters = iters;
+	bench_free(&b);
+	return 0;
+}
+
+static int find_case(const char *name)
+{
+	int i;
+
+	for (i = 0; i < NR_CASES; i++)
+		if (!strcmp(cases[i].name, name))
+			return i;
+	return -1;
+}
+
+/*
+ * Self-check for make test: N CPUIDs must give N exits, bar host
+ * interrupts that hit the vCPU (irq_exits) and at most 1% more.
+ */
+static int self_check(void)
+{
+	struct sample s = {};
+	uint64_t iters;
+	double per;
+
+	if (!opt_iters)
+		opt_iters = 1000;
+	if (run_case(find_case("cpuid"), &s, &iters))
+		return 1;
+	per = (double)(s.exits - s.irq_exits) / iters;
+	if (per < 1.0 || per > 1.01) {
+		printf("selfcheck FAIL cpuid %.4f exits/iter without irq_exits, want [1.00, 1.01]\n",
+		       per);
+		return 1;
+	}
+	printf("selfcheck ok cpuid %.4f exits/iter without irq_exits (%.4f with)\n", per,
+	       (double)s.exits / iters);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: lazyswitch_bench [-t MS | -n ITERS] [-c] [-s] [-l] [CASE...]\n"
+		"Exit microbenchmarks for KVM: one kind of exit per guest-loop iteration.\n"
+		"\n"
+		"  -t MS     calibrate until one guest loop takes MS ms (default %lu)\n"
+		"  -n ITERS  fixed iteration count, no calibration\n"
+		"  -c        calibrate only: print 'CASE ITERS iters' per case\n"
+		"  -s        self-check: -n 1000 (or -n) cpuid must give 1.00-1.01 exits/iter\n"
+		"  -l        list the cases and the exits they trigger\n"
+		"\n"
+		"Output: 'CASE VALUE UNIT' lines (iters, ns/iter, exits/iter, irq_exits/iter,\n"
+		"and cycles/iter with an invariant TSC), 'CASE (skipped) REASON', or\n"
+		"'CASE (failed) REASON'. Exit status 1 if a case failed, 2 on usage errors.\n"
+		"\n"
+		"Examples:\n"
+		"  # every case, calibrated to 200 ms loops\n"
+		"  lazyswitch_bench\n"
+		"  # the iteration counts a tracing run should use\n"
+		"  lazyswitch_bench -c cpuid hlt\n"
+		"  # a fixed count, e.g. with tracing attached\n"
+		"  lazyswitch_bench -n 65536 cpuid\n", opt_min_ms);
+}
+
+static void list_cases(void)
+{
+	int i;
+
+	for (i = 0; i < NR_CASES; i++)
+		printf("%-18s SVM: %s; VMX: %s\n", cases[i].name, cases[i].svm_exit,
+		       cases[i].vmx_exit);
+}
+
+static void pin_self(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu(), &set);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set), "sched_setaffinity");
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return !errno && *s && !*end && *v;
+}
+
+int main(int argc, char *argv[])
+{
+	struct sigaction sa = { .sa_handler = tick_handler, .sa_flags = SA_RESTART };
+	bool selected[NR_CASES] = {}, any = false, check = false;
+	int opt, i, failed = 0;
+
+	while ((opt = getopt(argc, argv, "t:n:cslh")) != -1) {
+		switch (opt) {
+		case 't':
+			if (!parse_u64(optarg, &opt_min_ms)) {
+				printf("error: bad -t '%s' (milliseconds, > 0)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			if (!parse_u64(optarg, &opt_iters) || opt_iters > MAX_ITERS) {
+				printf("error: bad -n '%s' (1..%llu)\n", optarg, MAX_ITERS);
+				return 2;
+			}
+			break;
+		case 'c':
+			opt_calibrate_only = true;
+			break;
+		case 's':
+			check = true;
+			break;
+		case 'l':
+			list_cases();
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (opt_calibrate_only && opt_iters) {
+		printf("error: -c and -n exclude each other\n");
+		return 2;
+	}
+	for (i = optind; i < argc; i++) {
+		int idx = find_case(argv[i]);
+
+		if (idx < 0) {
+			int j;
+
+			printf("error: unknown case '%s' (known:", argv[i]);
+			for (j = 0; j < NR_CASES; j++)
+				printf(" %s", cases[j].name);
+			printf(")\n");
+			return 2;
+		}
+		selected[idx] = any = true;
+	}
+
+	/* Stay on one CPU: steadier numbers, and one TSC for the timer cases. */
+	pin_self();
+	TEST_ASSERT(!sigaction(SIGALRM, &sa, NULL), "sigaction");
+	print_cycles = this_cpu_has(X86_FEATURE_INVTSC);
+	if (!print_cycles)
+		fprintf(stderr, "# no invariant TSC on this CPU: cycles/iter not printed\n");
+
+	if (check)
+		return self_check();
+
+	for (i = 0; i < NR_CASES; i++)
+		if (!any || selected[i])
+			failed |= run_case(i, NULL, NULL);
+	return failed;
+}
