@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmexitlat: per KVM exit reason, a log2 histogram of the time from
+ * kvm_exit to the next kvm_entry of the same vCPU thread.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "common.h"
+#include "kvmexitlat.h"
+#include "kvmnames.h"
+#include "report.h"
+#include "kvmexitlat.skel.h"
+
+static struct env {
+	int pid;
+	long vcpu;
+	bool per_vcpu;
+	long interval;
+	long duration;
+	long count;
+	bool json;
+	bool verbose;
+} env = {
+	.vcpu = -1,
+};
+
+static volatile sig_atomic_t exiting;
+
+const char *argp_program_version = "kvmexitlat 0.1";
+const char argp_program_doc[] =
+"Summarize KVM exit-to-entry latency per exit reason as histograms.\n"
+"\n"
+"USAGE: kvmexitlat [-h] [-p PID] [--vcpu N] [--per-vcpu] [-i INTERVAL]\n"
+"                  [-d DURATION] [--json] [-v] [interval] [count]\n"
+"\n"
+"The time runs from kvm_exit to the next kvm_entry of the same thread, so\n"
+"it includes the exits' trips to user space (e.g. port I/O to QEMU).\n"
+"\n"
+"EXAMPLES:\n"
+"    kvmexitlat                # histograms until Ctrl-C\n"
+"    kvmexitlat 1 10           # print every second, 10 times\n"
+"    kvmexitlat -p 1234        # only the VM of process 1234\n"
+"    kvmexitlat --vcpu 0       # only vCPU 0\n"
+"    kvmexitlat -d 10 --json   # one JSON document after 10 seconds\n";
+
+enum { OPT_VCPU = 256, OPT_PER_VCPU, OPT_JSON };
+
+static const struct argp_option opts[] = {
+	{ "pid", 'p', "PID", 0, "Trace only the VM of this process", 0 },
+	{ "vcpu", OPT_VCPU, "N", 0, "Trace only vCPU N (vcpu_id)", 0 },
+	{ "per-vcpu", OPT_PER_VCPU, NULL, 0, "Histograms per vCPU", 0 },
+	{ "interval", 'i', "SECONDS", 0, "Print every SECONDS", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
+	{ "json", OPT_JSON, NULL, 0, "One JSON document per interval on stdout", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose libbpf debug output", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	static int pos;
+	char *end;
+	long v;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case 'p':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v <= 0 || v > 0x7fffffff) {
+			fprintf(stderr, "kvmexitlat: error: invalid pid '%s'\n", arg);
+			argp_usage(state);
+		}
+		env.pid = v;
+		break;
+	case OPT_VCPU:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v < 0 || v >= 0xffffffffL) {
+			fprintf(stderr, "kvmexitlat: error: invalid vcpu '%s'\n", arg);
+			argp_usage(state);
+		}
+		env.vcpu = v;
+		break;
+	case OPT_PER_VCPU:
+		env.per_vcpu = true;
+		break;
+	case 'i':
+	case 'd':
+		v = parse_seconds(arg);
+		if (v < 0) {
+			fprintf(stderr, "kvmexitlat: error: invalid %s '%s' "
+				"(whole seconds > 0)\n",
+				key == 'i' ? "interval" : "duration", arg);
+			argp_usage(state);
+		}
+		if (key == 'i')
+			env.interval = v;
+		else
+			env.duration = v;
+		break;
+	case OPT_JSON:
+		env.json = true;
+		break;
+	case ARGP_KEY_ARG:
+		v = parse_seconds(arg);
+		if (pos > 1) {
+			fprintf(stderr, "kvmexitlat: error: unrecognized argument '%s'\n",
+				arg);
+			argp_usage(state);
+		}
+		if (v < 0) {
+			fprintf(stderr, "kvmexitlat: error: invalid %s '%s' "
+				"(whole seconds > 0)\n", pos ? "count" : "interval",
+				arg);
+			argp_usage(state);
+		}
+		if (pos++ == 0)
+			env.interval = v;
+		else
+			env.count = v;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void sig_handler(int sig)
+{
+	exiting = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct rec {
+	struct kl_key k;
+	struct kl_hist h;
+};
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+
+	if (x->k.tgid != y->k.tgid)
+		return x->k.tgid < y->k.tgid ? -1 : 1;
+	if (x->k.vcpu != y->k.vcpu)
+		return x->k.vcpu < y->k.vcpu ? -1 : 1;
+	if (x->h.count != y->h.count)
+		return x->h.count > y->h.count ? -1 : 1;
+	return x->k.reason < y->k.reason ? -1 : x->k.reason > y->k.reason;
+}
+
+static int perf_fds[1024];
+static int nr_cpus;
+
+/* One cycles counter per CPU; false if there is no hardware PMU. */
+static bool open_cycles(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_HARDWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_HW_CPU_CYCLES,
+	};
+	int cpu, fd;
+
+	nr_cpus = libbpf_num_possible_cpus();
+	if (nr_cpus <= 0 || nr_cpus > 1024)
+		return false;
+	for (cpu = 0; cpu < nr_cpus; cpu++) {
+		fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, 0);
+		if (fd < 0 && errno != ENODEV) {	/* ENODEV: CPU offline */
+			while (cpu--)
+				if (perf_fds[cpu] >= 0)
+					close(perf_fds[cpu]);
+			return false;
+		}
+		perf_fds[cpu] = fd;
+	}
+	return true;
+}
+
+static void print_interval(struct kvmexitlat_bpf *obj, double secs,
+			   bool cycles)
+{
+	int fd = bpf_map__fd(obj->maps.hists);
+	struct kl_key key, *prev = NULL;
+	size_t n = 0, cap = 64, i;
+	struct rec *recs = calloc(cap, sizeof(*recs)), *tmp;
+	char buf[64], vbuf[16];
+
+	if (!recs)
+		return;
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		if (n == cap) {
+			tmp = realloc(recs, 2 * cap * sizeof(*recs));
+			if (!tmp)
+				break;
+			recs = tmp;
+			cap *= 2;
+		}
+		recs[n].k = key;
+		if (!bpf_map_lookup_elem(fd, &key, &recs[n].h))
+			n++;
+		prev = &recs[n ? n - 1 : 0].k;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &recs[i].k);
+	qsort(recs, n, sizeof(*recs), cmp_rec);
+
+	if (env.json) {
+		printf("{\"tool\":\"kvmexitlat\",\"version\":1,\"timestamp\":%lld,"
+		       "\"interval_s\":%.3f,\"cycles\":%s,\"hists\":[",
+		       (long long)time(NULL), secs, cycles ? "true" : "false");
+		for (i = 0; i < n; i++) {
+			const struct rec *r = &recs[i];
+
+			printf("%s{\"pid\":%u,\"comm\":", i ? "," : "", r->k.tgid);
+			json_string(stdout, r->h.comm);
+			if (r->k.vcpu == KL_ANY_VCPU)
+				printf(",\"vcpu\":null");
+			else
+				printf(",\"vcpu\":%u", r->k.vcpu);
+			printf(",\"isa\":\"%s\",\"code\":%u,\"name\":",
+			       isa_name(r->k.isa), r->k.reason);
+			json_string(stdout, exit_reason_name(r->k.isa, r->k.reason,
+							     buf, sizeof(buf)));
+			printf(",\"count\":%llu,\"avg_ns\":%.1f,\"ns\":",
+			       (unsigned long long)r->h.count,
+			       r->h.count ? (double)r->h.ns_sum / r->h.count : 0.0);
+			json_log2_hist(stdout, r->h.ns, KL_SLOTS);
+			if (cycles) {
+				printf(",\"cycles_count\":%llu,\"cycles\":",
+				       (unsigned long long)r->h.cyc_count);
+				json_log2_hist(stdout, r->h.cycles, KL_SLOTS);
+			}
+			printf("}");
+		}
+		printf("]}\n");
+	} else {
+		char ts[32];
+		time_t t = time(NULL);
+
+		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+		printf("%s (%.1f s)\n", ts, secs);
+		if (!n)
+			printf("(no VM exits)\n");
+		for (i = 0; i < n; i++) {
+			const struct rec *r = &recs[i];
+
+			if (r->k.vcpu == KL_ANY_VCPU)
+				snprintf(vbuf, sizeof(vbuf), "all");
+			else
+				snprintf(vbuf, sizeof(vbuf), "%u", r->k.vcpu);
+			printf("\npid %u (%s) vcpu %s exit %s %s (0x%x): %llu exits, "
+			       "avg %.0f ns\n", r->k.tgid, r->h.comm, vbuf,
+			       isa_name(r->k.isa),
+			       exit_reason_name(r->k.isa, r->k.reason, buf,
+						sizeof(buf)),
+			       r->k.reason, (unsigned long long)r->h.count,
+			       r->h.count ? (double)r->h.ns_sum / r->h.count : 0.0);
+			print_log2_hist(stdout, r->h.ns, KL_SLOTS, "nsecs");
+			if (cycles && r->h.cyc_count) {
+				printf("  same-CPU exits %llu, avg %.0f cycles\n",
+				       (unsigned long long)r->h.cyc_count,
+				       (double)r->h.cyc_sum / r->h.cyc_count);
+				print_log2_hist(stdout, r->h.cycles, KL_SLOTS,
+						"cycles");
+			}
+		}
+		printf("\n");
+	}
+	fflush(stdout);
+	free(recs);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.doc = argp_program_doc,
+	};
+	struct kvmexitlat_bpf *obj = NULL;
+	double last, end;
+	long printed = 0;
+	bool cycles;
+	FILE *info;
+	int err, cpu;
+
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return 1;
+	info = env.json ? stderr : stdout;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "kvmexitlat: error: must be run as root "
+			"(loads BPF programs)\n");
+		return 1;
+	}
+	if (env.pid) {
+		int r = pid_is_vm("/proc", env.pid);
+
+		if (r < 0) {
+			fprintf(stderr, "kvmexitlat: error: no process with pid %d\n",
+				env.pid);
+			return 1;
+		}
+		if (r == 0) {
+			fprintf(stderr, "kvmexitlat: error: pid %d is not a KVM VM "
+				"(no anon_inode:kvm-vm in /proc/%d/fd)\n",
+				env.pid, env.pid);
+			return 1;
+		}
+	}
+
+	set_libbpf_verbose(env.verbose);
+	if (kbtf_open("kvmexitlat"))
+		return 1;
+	if (!kbtf_has_tp("kvm_exit") || !kbtf_has_tp("kvm_entry")) {
+		fprintf(stderr, "kvmexitlat: error: kvm tracepoints not found "
+			"(is KVM built in or its module loaded?)\n");
+		err = 1;
+		goto cleanup;
+	}
+
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
+
+	obj = kvmexitlat_bpf__open();
+	if (!obj) {
+		fprintf(stderr, "kvmexitlat: error: failed to open BPF object\n");
+		err = 1;
+		goto cleanup;
+	}
+	cycles = open_cycles();
+	obj->rodata->targ_tgid = env.pid;
+	obj->rodata->targ_vcpu = env.vcpu < 0 ? KL_ANY_VCPU : (__u32)env.vcpu;
+	obj->rodata->targ_per_vcpu = env.per_vcpu;
+	obj->rodata->targ_cycles = cycles;
+	if (cycles)
+		bpf_map__set_max_entries(obj->maps.cycles, nr_cpus);
+
+	err = kvmexitlat_bpf__load(obj);
+	if (err) {
+		fprintf(stderr, "kvmexitlat: error: failed to load BPF programs: %s\n",
+			strerror(-err));
+		err = 1;
+		goto cleanup;
+	}
+	for (cpu = 0; cycles && cpu < nr_cpus; cpu++) {
+		if (perf_fds[cpu] < 0)
+			continue;
+		if (bpf_map_update_elem(bpf_map__fd(obj->maps.cycles), &cpu,
+					&perf_fds[cpu], BPF_ANY)) {
+			fprintf(stderr, "kvmexitlat: error: failed to set up the "
+				"cycles counter of CPU %d\n", cpu);
+			err = 1;
+			goto cleanup;
+		}
+	}
+	err = kvmexitlat_bpf__attach(obj);
+	if (err) {
+		fprintf(stderr, "kvmexitlat: error: failed to attach BPF programs: %s\n",
+			strerror(-err));
+		err = 1;
+		goto cleanup;
+	}
+
+	if (!cycles)
+		fprintf(info, "kvmexitlat: cycles unavailable (no hardware PMU "
+			"cycles event); showing ns only\n");
+	fprintf(info, "Tracing KVM exit-to-entry latency... Hit Ctrl-C to end.\n");
+	fflush(info);
+
+	last = now_s();
+	end = env.duration ? last + env.duration : 0;
+	while (!exiting) {
+		double t = now_s(), wake = 1e300;
+
+		if (env.interval)
+			wake = last + env.interval;
+		if (end && end < wake)
+			wake = end;
+		if (wake >= 1e299) {
+			pause();
+		} else if (wake > t) {
+			struct timespec ts = {
+				.tv_sec = (time_t)(wake - t),
+				.tv_nsec = (long)(((wake - t) - (time_t)(wake - t)) * 1e9),
+			};
+
+			nanosleep(&ts, NULL);
+		}
+		if (exiting)
+			break;
+		t = now_s();
+		if (env.interval && t >= last + env.interval - 0.001) {
+			print_interval(obj, t - last, cycles);
+			last = t;
+			if (env.count && ++printed >= env.count)
+				goto done;
+		}
+		if (end && t >= end - 0.001)
+			break;
+	}
+	if (!env.interval || now_s() - last > 0.01)
+		print_interval(obj, now_s() - last, cycles);
+done:
+	err = 0;
+cleanup:
+	kvmexitlat_bpf__destroy(obj);
+	for (cpu = 0; cpu < nr_cpus; cpu++)
+		if (perf_fds[cpu] > 0)
+			close(perf_fds[cpu]);
+	kbtf_close();
+	return err != 0;
+}

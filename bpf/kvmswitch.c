@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmswitch: count KVM VM-Exits per reason, fastpath vs full path, MSR
+ * writes per MSR and phase, XCR0/XSS/PKRU switches and user-return MSR
+ * reloads, per VM and optionally per vCPU.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "common.h"
+#include "kvmswitch.h"
+#include "report.h"
+#include "kvmswitch.skel.h"
+
+static struct env {
+	int pid;
+	long vcpu;
+	bool per_vcpu;
+	long interval;
+	long duration;
+	long count;
+	bool json;
+	bool read_msr;
+	bool fallback;
+	bool verbose;
+} env = {
+	.vcpu = -1,
+};
+
+static volatile sig_atomic_t exiting;
+
+const char *argp_program_version = "kvmswitch 0.1";
+const char argp_program_doc[] =
+"Count KVM exits, MSR writes and world-switch reloads per VM.\n"
+"\n"
+"USAGE: kvmswitch [-h] [-p PID] [--vcpu N] [--per-vcpu] [-i INTERVAL]\n"
+"                 [-d DURATION] [--json] [--read-msr] [--fallback] [-v]\n"
+"                 [interval] [count]\n"
+"\n"
+"EXAMPLES:\n"
+"    kvmswitch                 # count until Ctrl-C, then print a table\n"
+"    kvmswitch 1 10            # print a table every second, 10 times\n"
+"    kvmswitch -p 1234         # only the VM of process 1234\n"
+"    kvmswitch --per-vcpu      # break each VM down by vCPU\n"
+"    kvmswitch --vcpu 0        # only vCPU 0 of each VM\n"
+"    kvmswitch -d 10 --json    # one JSON document after 10 seconds\n"
+"    kvmswitch -i 5 --json     # one JSON document every 5 seconds\n"
+"    kvmswitch --fallback      # fentry on KVM functions, not the series' tracepoints\n";
+
+enum { OPT_VCPU = 256, OPT_PER_VCPU, OPT_JSON, OPT_READ_MSR, OPT_FALLBACK };
+
+static const struct argp_option opts[] = {
+	{ "pid", 'p', "PID", 0, "Trace only the VM of this process", 0 },
+	{ "vcpu", OPT_VCPU, "N", 0, "Trace only vCPU N (vcpu_id)", 0 },
+	{ "per-vcpu", OPT_PER_VCPU, NULL, 0, "Report each vCPU separately", 0 },
+	{ "interval", 'i', "SECONDS", 0, "Print every SECONDS", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
+	{ "json", OPT_JSON, NULL, 0, "One JSON document per interval on stdout", 0 },
+	{ "read-msr", OPT_READ_MSR, NULL, 0, "Also count RDMSRs (msr:read_msr)", 0 },
+	{ "fallback", OPT_FALLBACK, NULL, 0,
+	  "Use fentry/fexit on KVM functions instead of the series' tracepoints", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose libbpf debug output", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	static int pos;
+	char *end;
+	long v;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case 'p':
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v <= 0 || v > 0x7fffffff) {
+			fprintf(stderr, "kvmswitch: error: invalid pid '%s'\n", arg);
+			argp_usage(state);
+		}
+		env.pid = v;
+		break;
+	case OPT_VCPU:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || *end || v < 0 || v >= 0xffffffffL) {
+			fprintf(stderr, "kvmswitch: error: invalid vcpu '%s'\n", arg);
+			argp_usage(state);
+		}
+		env.vcpu = v;
+		break;
+	case OPT_PER_VCPU:
+		env.per_vcpu = true;
+		break;
+	case 'i':
+		env.interval = parse_seconds(arg);
+		if (env.interval < 0) {
+			fprintf(stderr, "kvmswitch: error: invalid interval '%s' "
+				"(whole seconds > 0)\n", arg);
+			argp_usage(state);
+		}
+		break;
+	case 'd':
+		env.duration = parse_seconds(arg);
+		if (env.duration < 0) {
+			fprintf(stderr, "kvmswitch: error: invalid duration '%s' "
+				"(whole seconds > 0)\n", arg);
+			argp_usage(state);
+		}
+		break;
+	case OPT_JSON:
+		env.json = true;
+		break;
+	case OPT_READ_MSR:
+		env.read_msr = true;
+		break;
+	case OPT_FALLBACK:
+		env.fallback = true;
+		break;
+	case ARGP_KEY_ARG:
+		v = parse_seconds(arg);
+		if (pos == 0) {
+			if (v < 0) {
+				fprintf(stderr, "kvmswitch: error: invalid interval "
+					"'%s' (whole seconds > 0)\n", arg);
+				argp_usage(state);
+			}
+			env.interval = v;
+		} else if (pos == 1) {
+			if (v < 0) {
+				fprintf(stderr, "kvmswitch: error: invalid count '%s'\n",
+					arg);
+				argp_usage(state);
+			}
+			env.count = v;
+		} else {
+			fprintf(stderr, "kvmswitch: error: unrecognized argument '%s'\n",
+				arg);
+			argp_usage(state);
+		}
+		pos++;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void sig_handler(int sig)
+{
+	exiting = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Read a whole map into an array of key/value records and empty the map. */
+static void *dump_map(int fd, size_t ksz, size_t vsz, size_t rsz, size_t *n)
+{
+	char key[64], next[64];
+	size_t cap = 64, cnt = 0, i;
+	char *recs = malloc(cap * rsz), *tmp;
+	void *prev = NULL;
+
+	if (!recs)
+		return NULL;
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		if (cnt == cap) {
+			tmp = realloc(recs, cap * 2 * rsz);
+			if (!tmp)
+				break;
+			recs = tmp;
+			cap *= 2;
+		}
+		memcpy(recs + cnt * rsz, next, ksz);
+		if (!bpf_map_lookup_elem(fd, next, recs + cnt * rsz + (rsz - vsz)))
+			cnt++;
+		memcpy(key, next, ksz);
+		prev = key;
+	}
+	for (i = 0; i < cnt; i++)
+		bpf_map_delete_elem(fd, recs + i * rsz);
+	*n = cnt;
+	return recs;
+}
+
+static void print_interval(struct kvmswitch_bpf *obj, const struct ks_meta *meta)
+{
+	struct ks_snapshot s = {};
+
+	s.vms = dump_map(bpf_map__fd(obj->maps.vms), sizeof(struct ks_vm_key),
+			 sizeof(struct ks_vm_val), sizeof(struct ks_vm_rec),
+			 &s.nvms);
+	s.exits = dump_map(bpf_map__fd(obj->maps.exits),
+			   sizeof(struct ks_exit_key), sizeof(struct ks_exit_val),
+			   sizeof(struct ks_exit_rec), &s.nexits);
+	s.msrs = dump_map(bpf_map__fd(obj->maps.msrs), sizeof(struct ks_msr_key),
+			  sizeof(__u64), sizeof(struct ks_msr_rec), &s.nmsrs);
+	if (env.json) {
+		ks_print_json(stdout, &s, meta);
+	} else {
+		char ts[32];
+		time_t t = time(NULL);
+
+		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+		printf("%s (%.1f s)\n", ts, meta->interval_s);
+		ks_print_table(stdout, &s, meta);
+		fflush(stdout);
+	}
+	free(s.vms);
+	free(s.exits);
+	free(s.msrs);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.doc = argp_program_doc,
+	};
+	struct kvmswitch_bpf *obj = NULL;
+	bool xf_tp, uret_tp, xf_fn, uret_fn, svm, vmx;
+	struct ks_meta meta = {};
+	FILE *info;
+	double start, last, end;
+	long printed = 0;
+	int err;
+
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return 1;
+	info = env.json ? stderr : stdout;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "kvmswitch: error: must be run as root "
+			"(loads BPF programs)\n");
+		return 1;
+	}
+	if (env.pid) {
+		int r = pid_is_vm("/proc", env.pid);
+
+		if (r < 0) {
+			fprintf(stderr, "kvmswitch: error: no process with pid %d\n",
+				env.pid);
+			return 1;
+		}
+		if (r == 0) {
+			fprintf(stderr, "kvmswitch: error: pid %d is not a KVM VM "
+				"(no anon_inode:kvm-vm in /proc/%d/fd)\n",
+				env.pid, env.pid);
+			return 1;
+		}
+	}
+
+	set_libbpf_verbose(env.verbose);
+	if (kbtf_open("kvmswitch"))
+		return 1;
+
+	if (!kbtf_has_tp("kvm_exit") || !kbtf_has_tp("kvm_entry") ||
+	    !kbtf_has_tp("kvm_userspace_exit")) {
+		fprintf(stderr, "kvmswitch: error: kvm tracepoints not found "
+			"(is KVM built in or its module loaded?)\n");
+		err = 1;
+		goto cleanup;
+	}
+	xf_tp = kbtf_has_tp("kvm_xfeatures_switch") && kbtf_has_tp("kvm_pkru_switch");
+	uret_tp = kbtf_has_tp("kvm_uret_msr_set") && kbtf_has_tp("kvm_uret_msr_restore");
+	xf_fn = kbtf_has_func("kvm_load_guest_xsave_state") &&
+		kbtf_has_func("kvm_load_host_xsave_state");
+	uret_fn = kbtf_has_func("kvm_on_user_return") &&
+		  kbtf_has_func("kvm_set_user_return_msr");
+	svm = kbtf_has_func("svm_vcpu_run");
+	vmx = kbtf_has_func("vmx_vcpu_run");
+
+	if (!env.fallback && !xf_tp && !xf_fn) {
+		fprintf(stderr, "kvmswitch: error: tracepoint kvm:kvm_xfeatures_switch "
+			"not found and no fallback: kvm_load_guest_xsave_state() is "
+			"not in the kernel's BTF\n");
+		err = 1;
+		goto cleanup;
+	}
+	if (!env.fallback && !uret_tp && !uret_fn) {
+		fprintf(stderr, "kvmswitch: error: tracepoint kvm:kvm_uret_msr_set "
+			"not found and no fallback: kvm_on_user_return() is not in "
+			"the kernel's BTF\n");
+		err = 1;
+		goto cleanup;
+	}
+
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
+
+	obj = kvmswitch_bpf__open();
+	if (!obj) {
+		fprintf(stderr, "kvmswitch: error: failed to open BPF object\n");
+		err = 1;
+		goto cleanup;
+	}
+
+	obj->rodata->targ_tgid = env.pid;
+	obj->rodata->targ_vcpu = env.vcpu < 0 ? KS_ANY_VCPU : (__u32)env.vcpu;
+	obj->rodata->targ_per_vcpu = env.per_vcpu;
+	obj->rodata->targ_host_xcr0 = host_xcr0();
+	obj->rodata->targ_host_pku = host_pku();
+
+	/* XCR0/XSS/PKRU switches. */
+	if (xf_tp && !env.fallback) {
+		meta.xf_source = "tracepoint";
+	} else if (xf_fn) {
+		meta.xf_source = "fentry:kvm_load_guest_xsave_state,kvm_load_host_xsave_state";
+		obj->rodata->targ_fallback_xf = true;
+	} else {
+		meta.xf_source = "none";
+	}
+	if (strcmp(meta.xf_source, "tracepoint")) {
+		bpf_program__set_autoload(obj->progs.handle_xfeatures, false);
+		bpf_program__set_autoload(obj->progs.handle_pkru, false);
+	}
+	if (!obj->rodata->targ_fallback_xf) {
+		bpf_program__set_autoload(obj->progs.guest_xsave_enter, false);
+		bpf_program__set_autoload(obj->progs.guest_xsave_exit, false);
+		bpf_program__set_autoload(obj->progs.host_xsave_enter, false);
+		bpf_program__set_autoload(obj->progs.host_xsave_exit, false);
+	}
+
+	/* User-return MSRs. */
+	if (uret_tp && !env.fallback) {
+		meta.uret_source = "tracepoint";
+	} else if (uret_fn) {
+		meta.uret_source = "fentry:kvm_on_user_return,kvm_set_user_return_msr";
+		obj->rodata->targ_fallback_uret = true;
+	} else {
+		meta.uret_source = "none";
+	}
+	if (strcmp(meta.uret_source, "tracepoint")) {
+		bpf_program__set_autoload(obj->progs.handle_uret_set, false);
+		bpf_program__set_autoload(obj->progs.handle_uret_restore, false);
+	}
+	if (!obj->rodata->targ_fallback_uret) {
+		bpf_program__set_autoload(obj->progs.uretset_enter, false);
+		bpf_program__set_autoload(obj->progs.uretset_exit, false);
+	}
+	if (!kbtf_has_func("kvm_on_user_return")) {
+		bpf_program__set_autoload(obj->progs.uret_enter, false);
+		bpf_program__set_autoload(obj->progs.uret_exit, false);
+	}
+	if (!kbtf_has_func("kvm_arch_vcpu_load") || !kbtf_has_func("kvm_arch_vcpu_put")) {
+		bpf_program__set_autoload(obj->progs.load_enter, false);
+		bpf_program__set_autoload(obj->progs.load_exit, false);
+		bpf_program__set_autoload(obj->progs.put_enter, false);
+		bpf_program__set_autoload(obj->progs.put_exit, false);
+	}
+	if (!kbtf_has_func("kvm_arch_vcpu_ioctl_run"))
+		bpf_program__set_autoload(obj->progs.run_enter, false);
+
+	/* Fastpath verdicts. */
+	if (!svm)
+		bpf_program__set_autoload(obj->progs.svm_run_exit, false);
+	if (!vmx)
+		bpf_program__set_autoload(obj->progs.vmx_run_exit, false);
+	meta.fastpath_source = svm && vmx ? "fexit:svm_vcpu_run,vmx_vcpu_run" :
+			       svm ? "fexit:svm_vcpu_run" :
+			       vmx ? "fexit:vmx_vcpu_run" : "none";
+
+	if (!env.read_msr)
+		bpf_program__set_autoload(obj->progs.handle_read_msr, false);
+
+	err = kvmswitch_bpf__load(obj);
+	if (err) {
+		fprintf(stderr, "kvmswitch: error: failed to load BPF programs: %s\n",
+			strerror(-err));
+		err = 1;
+		goto cleanup;
+	}
+	err = kvmswitch_bpf__attach(obj);
+	if (err) {
+		fprintf(stderr, "kvmswitch: error: failed to attach BPF programs: %s\n",
+			strerror(-err));
+		err = 1;
+		goto cleanup;
+	}
+
+	meta.per_vcpu = env.per_vcpu || env.vcpu >= 0;
+	meta.read_msr = env.read_msr;
+	fprintf(info, "kvmswitch: xfeatures/PKRU from %s%s\n", meta.xf_source,
+		!strcmp(meta.xf_source, "none") ?
+		" (kvm_load_guest_xsave_state() is not in this kernel, e.g. "
+		"inlined by the lazy-switch series: switches not counted)" : "");
+	fprintf(info, "kvmswitch: user-return MSRs from %s; fastpath from %s\n",
+		meta.uret_source, meta.fastpath_source);
+	fprintf(info, "Tracing KVM exits, MSR writes and reloads... Hit Ctrl-C to end.\n");
+	fflush(info);
+
+	start = last = now_s();
+	end = env.duration ? start + env.duration : 0;
+	while (!exiting) {
+		double t = now_s(), wake = 1e300;
+
+		if (env.interval)
+			wake = last + env.interval;
+		if (end && end < wake)
+			wake = end;
+		if (wake - t > 0 && wake < 1e299) {
+			struct timespec ts = {
+				.tv_sec = (time_t)(wake - t),
+				.tv_nsec = (long)(((wake - t) - (time_t)(wake - t)) * 1e9),
+			};
+
+			nanosleep(&ts, NULL);
+		} else if (wake >= 1e299) {
+			pause();
+		}
+		if (exiting)
+			break;
+		t = now_s();
+		if (env.interval && t >= last + env.interval - 0.001) {
+			meta.interval_s = t - last;
+			meta.timestamp = time(NULL);
+			print_interval(obj, &meta);
+			last = t;
+			if (env.count && ++printed >= env.count)
+				goto done;
+		}
+		if (end && t >= end - 0.001)
+			break;
+	}
+	/* Whatever is left of the last interval (or the whole run). */
+	if (!env.interval || now_s() - last > 0.01) {
+		meta.interval_s = now_s() - last;
+		meta.timestamp = time(NULL);
+		print_interval(obj, &meta);
+	}
+done:
+	err = 0;
+cleanup:
+	kvmswitch_bpf__destroy(obj);
+	kbtf_close();
+	return err != 0;
+}
