@@ -43,14 +43,13 @@
 #define BENCH_PORT		0x5a5	/* not the ucall port (0x1000) */
 #define TIMER_VECTOR		0xec
 #define IPI_VECTOR		0xed
-#define HLT_TIMER_US		10	/* how far ahead the hlt case arms the timer */
 #define BENCH_HYPERCALL		0x4c53	/* no KVM_HC_* has this number */
 #define MIN_ITERS		8
 #define MAX_ITERS		(1ull << 32)
 #define STALL_SECONDS		10
 #define L2_STACK_WORDS		64
 
-enum { STAGE_READY = 1, STAGE_DONE = 2 };
+enum { STAGE_READY = 1, STAGE_DONE = 2, STAGE_TSC = 3 };
 
 struct bench_case {
 	const char *name;
@@ -59,6 +58,8 @@ struct bench_case {
 	const char *(*skip_reason)(void);
 	/* Host: per-VM setup before the vCPU first runs. */
 	void (*host_setup)(struct kvm_vm *vm, struct kvm_vcpu *vcpu);
+	/* Host: after the TSC probe, before guest_setup runs. */
+	void (*host_probed)(struct kvm_vm *vm, struct kvm_vcpu *vcpu);
 	/* Guest: once, before the first loop. */
 	void (*guest_setup)(void);
 	/* Guest: the loop itself, ITERS exits of this case's kind. */
@@ -68,6 +69,8 @@ struct bench_case {
 	 * one (and correct), 0 if it is not this case's, -1 if it was wrong.
 	 */
 	int (*host_exit)(struct kvm_vcpu *vcpu, uint64_t nr);
+	/* Host: what to say about a vCPU that stopped making progress. */
+	void (*host_diag)(struct kvm_vm *vm, struct kvm_vcpu *vcpu, char *buf, size_t len);
 };
 
 /* Shared with the guest. */
@@ -76,10 +79,18 @@ static uint64_t guest_iters;
 static bool use_tsc_deadline;
 static uint64_t timer_delta_tsc;	/* hlt, TSC-deadline mode: TSC cycles */
 static uint32_t timer_delta_ns;		/* hlt, one-shot mode: TMICT at divide-by-1 */
+/*
+ * -d: how far ahead the hlt case arms the timer. Far enough that the vCPU
+ * really blocks: with the timer expiring around the HLT (-d 0 or 10 under
+ * nested QEMU TCG) the interrupt was sometimes never delivered.
+ */
+static uint64_t opt_hlt_us = 1000;
 static uint64_t timer_irqs;
+static uint64_t hlt_armed_tsc;		/* hlt: the guest's TSC when it last armed */
 static uint64_t ipi_irqs;
 static vm_vaddr_t nested_gva;		/* struct svm_test_data or struct vmx_pages */
 static bool nested_svm;
+static bool guest_tsc_agrees;		/* the guest's RDTSC matches KVM's guest TSC */
 
 /* The L2 guest of nested_cpuid, in assembly: L1 may clobber L2's GPRs on VMX. */
 uint64_t l2_left;
@@ -153,10 +164,14 @@ static void guest_hlt_loop(uint64_t iters)
 	uint64_t i, base = READ_ONCE(timer_irqs);
 
 	for (i = 0; i < iters; i++) {
-		if (use_tsc_deadline)
-			wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + timer_delta_tsc);
-		else
+		if (use_tsc_deadline) {
+			uint64_t tsc = rdtsc();
+
+			WRITE_ONCE(hlt_armed_tsc, tsc);
+			wrmsr(MSR_IA32_TSC_DEADLINE, tsc + timer_delta_tsc);
+		} else {
 			x2apic_write_reg(APIC_TMICT, timer_delta_ns);
+		}
 		asm volatile("sti; hlt; cli" ::: "memory");
 		__GUEST_ASSERT(READ_ONCE(timer_irqs) == base + i + 1,
 			       "HLT %lu of %lu ended with %lu timer interrupts, expected %lu",
@@ -320,19 +335,45 @@ static void setup_hlt(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
 	uint64_t khz = __vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, NULL);
 
-	use_tsc_deadline = kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER);
-	if (use_tsc_deadline) {
+	if (kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER)) {
 		TEST_ASSERT((int64_t)khz > 0, "KVM_GET_TSC_KHZ failed");
 		vcpu_set_cpuid_feature(vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
 	}
-	timer_delta_tsc = khz * HLT_TIMER_US / 1000;
-	timer_delta_ns = HLT_TIMER_US * 1000;
-	sync_global_to_guest(vm, use_tsc_deadline);
+	timer_delta_tsc = khz * opt_hlt_us / 1000;
+	/* TMICT 0 would stop the timer: 1 ns is "at once". */
+	timer_delta_ns = opt_hlt_us ? opt_hlt_us * 1000 : 1;
 	sync_global_to_guest(vm, timer_delta_tsc);
 	sync_global_to_guest(vm, timer_delta_ns);
 	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
-	fprintf(stderr, "# hlt: %s timer, %d us ahead\n",
-		use_tsc_deadline ? "TSC-deadline" : "one-shot", HLT_TIMER_US);
+}
+
+/*
+ * A deadline is a guest TSC value, so TSC-deadline mode needs the guest's
+ * RDTSC to agree with KVM's idea of the guest TSC. Under nested QEMU TCG it
+ * need not (the guest reads the outer TSC without KVM's offset): the timer
+ * then fires seconds late, so use the one-shot timer instead.
+ */
+static void probed_hlt(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	use_tsc_deadline = kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER) && guest_tsc_agrees;
+	sync_global_to_guest(vm, use_tsc_deadline);
+	fprintf(stderr, "# hlt: %s timer, %lu us ahead%s\n",
+		use_tsc_deadline ? "TSC-deadline" : "one-shot", opt_hlt_us,
+		kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER) && !guest_tsc_agrees ?
+		" (TSC-deadline offered, but the guest's TSC disagrees with KVM's)" : "");
+}
+
+static void diag_hlt(struct kvm_vm *vm, struct kvm_vcpu *vcpu, char *buf, size_t len)
+{
+	struct kvm_mp_state mp;
+
+	sync_global_from_guest(vm, timer_irqs);
+	sync_global_from_guest(vm, hlt_armed_tsc);
+	vcpu_mp_state_get(vcpu, &mp);
+	snprintf(buf, len, "; %lu timer interrupts, mp_state %u, guest TSC at the last arm "
+		 "%lu, KVM's guest TSC now %lu, TSC_DEADLINE %lu", timer_irqs, mp.mp_state,
+		 hlt_armed_tsc, vcpu_get_msr(vcpu, MSR_IA32_TSC),
+		 vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE));
 }
 
 static void setup_tscdeadline(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
@@ -394,8 +435,10 @@ static const struct bench_case cases[] = {
 		.vmx_exit = "WRMSR (32) arm + HLT (12) + WRMSR EOI (none with APICv)",
 		.skip_reason = skip_no_x2apic,
 		.host_setup = setup_hlt,
+		.host_probed = probed_hlt,
 		.guest_setup = guest_timer_setup,
 		.guest_loop = guest_hlt_loop,
+		.host_diag = diag_hlt,
 	}, {
 		.name = "wrmsr_tscdeadline",
 		.svm_exit = "WRMSR (0x7c), slow path", .vmx_exit = "WRMSR (32), fastpath with the preemption timer",
@@ -441,6 +484,7 @@ static void guest_main(void)
 	const struct bench_case *c = &cases[guest_case];
 	uint64_t t0, t1;
 
+	GUEST_SYNC_ARGS(STAGE_TSC, rdtsc(), 0, 0, 0);
 	if (c->guest_setup)
 		c->guest_setup();
 	for (;;) {
@@ -543,9 +587,14 @@ static bool run_to_sync(struct bench *b, uint64_t want_stage, uint64_t *user, ui
 
 			stalled = e == last_exits ? stalled + 1 : 0;
 			last_exits = e;
-			if (stalled >= STALL_SECONDS)
-				return failf(b, "vCPU made no progress for %d s (lost interrupt?)",
-					     STALL_SECONDS);
+			if (stalled >= STALL_SECONDS) {
+				char diag[256] = "";
+
+				if (b->c->host_diag)
+					b->c->host_diag(b->vm, b->vcpu, diag, sizeof(diag));
+				return failf(b, "vCPU made no progress for %d s (lost interrupt?)%s",
+					     STALL_SECONDS, diag);
+			}
 			continue;
 		}
 		if (r)
@@ -607,7 +656,7 @@ static bool measure(struct bench *b, uint64_t iters, struct sample *s)
 
 static bool bench_init(struct bench *b, int idx)
 {
-	uint64_t user = 0;
+	uint64_t user = 0, tsc0, tsc1, guest_tsc;
 
 	b->c = &cases[idx];
 	b->vm = vm_create_with_one_vcpu(&b->vcpu, guest_main);
@@ -621,12 +670,24 @@ static bool bench_init(struct bench *b, int idx)
 	b->stats.desc = read_stats_descriptors(b->stats.fd, &b->stats.header);
 
 	watchdog(true);
-	if (!run_to_sync(b, STAGE_READY, &user, NULL)) {
-		watchdog(false);
-		return false;
-	}
+	tsc0 = vcpu_get_msr(b->vcpu, MSR_IA32_TSC);
+	if (!run_to_sync(b, STAGE_TSC, &user, &guest_tsc))
+		goto fail;
+	tsc1 = vcpu_get_msr(b->vcpu, MSR_IA32_TSC);
+	guest_tsc_agrees = guest_tsc >= tsc0 && guest_tsc <= tsc1;
+	if (!guest_tsc_agrees)
+		fprintf(stderr, "# %s: guest RDTSC %lu, KVM's guest TSC %lu..%lu around it\n",
+			b->c->name, guest_tsc, tsc0, tsc1);
+	sync_global_to_guest(b->vm, guest_tsc_agrees);
+	if (b->c->host_probed)
+		b->c->host_probed(b->vm, b->vcpu);
+	if (!run_to_sync(b, STAGE_READY, &user, NULL))
+		goto fail;
 	watchdog(false);
 	return true;
+fail:
+	watchdog(false);
+	return false;
 }
 
 static void bench_free(struct bench *b)
@@ -727,11 +788,12 @@ static int self_check(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: lazyswitch_bench [-t MS | -n ITERS] [-c] [-s] [-l] [CASE...]\n"
+		"Usage: lazyswitch_bench [-t MS | -n ITERS] [-c] [-d US] [-s] [-l] [CASE...]\n"
 		"Exit microbenchmarks for KVM: one kind of exit per guest-loop iteration.\n"
 		"\n"
 		"  -t MS     calibrate until one guest loop takes MS ms (default %lu)\n"
 		"  -n ITERS  fixed iteration count, no calibration\n"
+		"  -d US     hlt: arm the timer US microseconds ahead (default 1000)\n"
 		"  -c        calibrate only: print 'CASE ITERS iters' per case\n"
 		"  -s        self-check: -n 1000 (or -n) cpuid must give 1.00-1.01 exits/iter\n"
 		"  -l        list the cases and the exits they trigger\n"
@@ -767,6 +829,30 @@ static void pin_self(void)
 	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set), "sched_setaffinity");
 }
 
+/*
+ * The selftest library's constructor prints its random seed on stdout. Send
+ * it to stderr, so stdout has only 'CASE VALUE UNIT' lines: this runs before
+ * that constructor, main() restores stdout.
+ */
+static int saved_stdout = -1;
+
+static void __attribute__((constructor(101))) seed_line_to_stderr(void)
+{
+	saved_stdout = dup(STDOUT_FILENO);
+	if (saved_stdout >= 0)
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+}
+
+static void restore_stdout(void)
+{
+	if (saved_stdout < 0)
+		return;
+	fflush(stdout);
+	dup2(saved_stdout, STDOUT_FILENO);
+	close(saved_stdout);
+	saved_stdout = -1;
+}
+
 static bool parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
@@ -782,7 +868,8 @@ int main(int argc, char *argv[])
 	bool selected[NR_CASES] = {}, any = false, check = false;
 	int opt, i, failed = 0;
 
-	while ((opt = getopt(argc, argv, "t:n:cslh")) != -1) {
+	restore_stdout();
+	while ((opt = getopt(argc, argv, "t:n:d:cslh")) != -1) {
 		switch (opt) {
 		case 't':
 			if (!parse_u64(optarg, &opt_min_ms)) {
@@ -793,6 +880,16 @@ int main(int argc, char *argv[])
 		case 'n':
 			if (!parse_u64(optarg, &opt_iters) || opt_iters > MAX_ITERS) {
 				printf("error: bad -n '%s' (1..%llu)\n", optarg, MAX_ITERS);
+				return 2;
+			}
+			break;
+		case 'd':
+			if (!parse_u64(optarg, &opt_hlt_us) && strcmp(optarg, "0")) {
+				printf("error: bad -d '%s' (microseconds)\n", optarg);
+				return 2;
+			}
+			if (opt_hlt_us > 1000000) {
+				printf("error: -d %s is over 1 s\n", optarg);
 				return 2;
 			}
 			break;
