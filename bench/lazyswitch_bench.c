@@ -675,7 +675,7 @@ static bool bench_init(struct bench *b, int idx)
 		goto fail;
 	tsc1 = vcpu_get_msr(b->vcpu, MSR_IA32_TSC);
 	guest_tsc_agrees = guest_tsc >= tsc0 && guest_tsc <= tsc1;
-	if (!guest_tsc_agrees)
+	if (!guest_tsc_agrees && b->c->host_probed)
 		fprintf(stderr, "# %s: guest RDTSC %lu, KVM's guest TSC %lu..%lu around it\n",
 			b->c->name, guest_tsc, tsc0, tsc1);
 	sync_global_to_guest(b->vm, guest_tsc_agrees);
