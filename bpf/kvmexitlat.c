@@ -85,7 +85,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		v = strtol(arg, &end, 10);
 		if (errno || *end || v <= 0 || v > 0x7fffffff) {
 			fprintf(stderr, "kvmexitlat: error: invalid pid '%s'\n", arg);
-			argp_usage(state);
+			exit(2);
 		}
 		env.pid = v;
 		break;
@@ -94,7 +94,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		v = strtol(arg, &end, 10);
 		if (errno || *end || v < 0 || v >= 0xffffffffL) {
 			fprintf(stderr, "kvmexitlat: error: invalid vcpu '%s'\n", arg);
-			argp_usage(state);
+			exit(2);
 		}
 		env.vcpu = v;
 		break;
@@ -108,7 +108,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			fprintf(stderr, "kvmexitlat: error: invalid %s '%s' "
 				"(whole seconds > 0)\n",
 				key == 'i' ? "interval" : "duration", arg);
-			argp_usage(state);
+			exit(2);
 		}
 		if (key == 'i')
 			env.interval = v;
@@ -123,13 +123,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (pos > 1) {
 			fprintf(stderr, "kvmexitlat: error: unrecognized argument '%s'\n",
 				arg);
-			argp_usage(state);
+			exit(2);
 		}
 		if (v < 0) {
 			fprintf(stderr, "kvmexitlat: error: invalid %s '%s' "
 				"(whole seconds > 0)\n", pos ? "count" : "interval",
 				arg);
-			argp_usage(state);
+			exit(2);
 		}
 		if (pos++ == 0)
 			env.interval = v;

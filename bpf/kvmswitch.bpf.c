@@ -148,6 +148,7 @@ static __always_inline void count_switch(__u32 vcpu, int reg, bool guest,
 					 bool written)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 dir = guest;
 	struct ks_vm_val *vm;
 
 	if (!wanted(tgid, vcpu))
@@ -155,9 +156,14 @@ static __always_inline void count_switch(__u32 vcpu, int reg, bool guest,
 	vm = get_vm(tgid, vcpu);
 	if (!vm)
 		return;
-	__sync_fetch_and_add(&vm->sw_events[reg][guest], 1);
+	/*
+	 * A bool read from a tracepoint is a byte to the verifier; bound the
+	 * index where the compiler can't assume it is already 0 or 1.
+	 */
+	asm volatile("%0 &= 1" : "+r"(dir));
+	__sync_fetch_and_add(&vm->sw_events[reg][dir], 1);
 	if (written)
-		__sync_fetch_and_add(&vm->sw_written[reg][guest], 1);
+		__sync_fetch_and_add(&vm->sw_written[reg][dir], 1);
 }
 
 SEC("tracepoint/kvm/kvm_exit")

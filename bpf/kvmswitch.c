@@ -89,7 +89,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		v = strtol(arg, &end, 10);
 		if (errno || *end || v <= 0 || v > 0x7fffffff) {
 			fprintf(stderr, "kvmswitch: error: invalid pid '%s'\n", arg);
-			argp_usage(state);
+			exit(2);
 		}
 		env.pid = v;
 		break;
@@ -98,7 +98,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		v = strtol(arg, &end, 10);
 		if (errno || *end || v < 0 || v >= 0xffffffffL) {
 			fprintf(stderr, "kvmswitch: error: invalid vcpu '%s'\n", arg);
-			argp_usage(state);
+			exit(2);
 		}
 		env.vcpu = v;
 		break;
@@ -110,7 +110,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (env.interval < 0) {
 			fprintf(stderr, "kvmswitch: error: invalid interval '%s' "
 				"(whole seconds > 0)\n", arg);
-			argp_usage(state);
+			exit(2);
 		}
 		break;
 	case 'd':
@@ -118,7 +118,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (env.duration < 0) {
 			fprintf(stderr, "kvmswitch: error: invalid duration '%s' "
 				"(whole seconds > 0)\n", arg);
-			argp_usage(state);
+			exit(2);
 		}
 		break;
 	case OPT_JSON:
@@ -136,20 +136,20 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			if (v < 0) {
 				fprintf(stderr, "kvmswitch: error: invalid interval "
 					"'%s' (whole seconds > 0)\n", arg);
-				argp_usage(state);
+				exit(2);
 			}
 			env.interval = v;
 		} else if (pos == 1) {
 			if (v < 0) {
 				fprintf(stderr, "kvmswitch: error: invalid count '%s'\n",
 					arg);
-				argp_usage(state);
+				exit(2);
 			}
 			env.count = v;
 		} else {
 			fprintf(stderr, "kvmswitch: error: unrecognized argument '%s'\n",
 				arg);
-			argp_usage(state);
+			exit(2);
 		}
 		pos++;
 		break;
