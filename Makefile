@@ -10,13 +10,15 @@ export BUILD_DIR := $(BUILD)
 INITRAMFS := $(BUILD)/initramfs.cpio.gz
 
 .PHONY: help deps build build-baseline build-patched test test-baseline \
-	bench unit check-patches clean
+	bench tools unit check-patches clean
 
 help:
 	@echo "make test           build both kernels + selftests; the full suite on patched,"
 	@echo "                    this project's selftests on baseline too"
 	@echo "make test-baseline  the same on the baseline (instrumentation only) kernel"
-	@echo "make bench          build both kernels and run the benchmarks"
+	@echo "make bench          build both kernels and the tools, run every benchmark case on"
+	@echo "                    both, record results/<date>-<accel>-<cpu>/ (CASES=\"cpuid hlt\", HOST=1)"
+	@echo "make tools          the BPF tools kvmswitch and kvmexitlat (build/bpf/)"
 	@echo "make build          build both flavours (kernel, headers, selftests)"
 	@echo "make unit           unit tests of the lab scripts only"
 	@echo "make check-patches  quilt push --fuzz=0 + checkpatch --strict on the series"
@@ -48,7 +50,12 @@ test-baseline: build-baseline
 unit:
 	@python3 scripts/tests/run.py
 
-bench: build
+# The BPF tools, built once for both kernels (CO-RE).
+tools: deps
+	@$(MAKE) -s --no-print-directory -C bpf OUTPUT=$(BUILD)/bpf
+
+bench: build tools
+	@scripts/bench-prep.sh
 	@scripts/bench.sh
 
 check-patches: deps

@@ -1,26 +1,154 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# bench.sh: boot both flavours and record what the benchmark would run on.
-# The benchmark cases themselves are not written yet: this says so in its
-# output and in results/bench-<time>/status, and measures nothing.
+# bench.sh: record one benchmark run, baseline vs patched, into
+# results/<date>-<accel>-<cpu>/. See 'scripts/bench.sh -h'.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$RESULTS"
-tmp=$(mktemp -d "$RESULTS/.incomplete-bench.XXXXXX")
-trap '[ -n "${tmp:-}" ] && rm -rf "$tmp"' EXIT
-for fl in $FLAVOURS; do
-	stage "bench: booting the $fl kernel"
-	mkdir -p "$tmp/$fl"
-	"$REPO/scripts/vm-run.sh" -q -f "$fl" -t 300 -o "$tmp/$fl" -- \
-		'uname -r > /out/uname; grep -m1 flags /proc/cpuinfo > /out/cpuflags; dmesg | grep -i -e kvm -e svm > /out/kvm-dmesg; true' >/dev/null ||
-		die "bench: the $fl kernel did not boot (see above)"
-	stage "bench: $fl $(cat "$tmp/$fl/uname"), $(grep -c . "$tmp/$fl/kvm-dmesg") KVM boot lines"
+usage() {
+	cat <<USAGE
+Usage: scripts/bench.sh [-h]     (normally: make bench [CASES="..."] [ACCEL=..] [HOST=1])
+
+Boot the baseline and then the patched kernel in the same accelerator and
+run each exit benchmark case three times in each: calibrate, a clean timed
+run, and a run with kvmswitch, kvmexitlat and 'perf record -g' attached.
+Writes results/<date>-<accel>-<cpu>/ (meta.json, summary.md, summary.json,
+one directory per case with the tools' JSON, folded stacks, flame graphs).
+The run directory appears only when complete.
+
+  CASES="a b"   only these cases (default: all; 'lazyswitch_bench -l' lists them)
+  ACCEL=tcg|kvm|auto   as for make test (default tcg)
+  HOST=1        no QEMU: run the cases and tools on the running kernel
+                (root, /dev/kvm; for a host booted into the patched kernel)
+USAGE
+}
+[ "${1:-}" = "-h" ] && { usage; exit 0; }
+[ $# -eq 0 ] || { echo "error: bench.sh takes no arguments (use CASES=...; see -h)" >&2; exit 2; }
+
+host=${HOST:-0}
+[[ "$host" =~ ^[01]$ ]] || { echo "error: HOST must be 0 or 1, not '$host'" >&2; exit 2; }
+need python3 python3
+need perf linux-perf
+bench_rel=selftests/bench/lazyswitch_bench
+bench_bin=$BUILD/patched/$bench_rel
+template=$BUILD/flamegraph/node_modules/d3-flame-graph/dist/templates/d3-flamegraph-base.html
+[ -x "$bench_bin" ] || die "missing $bench_bin (run 'make build')"
+[ -f "$template" ] || die "missing the flame graph template $template (run 'make bench', which installs it)"
+for t in kvmswitch kvmexitlat; do
+	[ -x "$BUILD/bpf/$t" ] || die "missing BPF tool $BUILD/bpf/$t (run 'make -C bpf')"
 done
-msg="no benchmark cases exist yet (exit microbenchmarks, BPF counts and flame graphs are still to be written): nothing was measured"
-echo "$msg" > "$tmp/status"
-mv "$tmp" "$RESULTS/bench-$stamp"
+
+known=$("$bench_bin" -l 2>/dev/null | awk '{ print $1 }')
+read -r -a cases <<< "${CASES:-$known}"
+[ ${#cases[@]} -gt 0 ] || die "CASES is empty"
+for c in "${cases[@]}"; do
+	grep -qx -- "$c" <<< "$known" ||
+		{ echo "error: unknown case '$c' (known: $(echo $known))" >&2; exit 2; }
+done
+
+if [ "$host" = 1 ]; then
+	accel=host
+	flavours=(host)
+	[ "$(id -u)" -eq 0 ] || die "HOST=1 needs root (BPF tools and perf)"
+	[ -w /dev/kvm ] || die "HOST=1 needs /dev/kvm on the running kernel"
+	cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//')
+else
+	accel=$(resolve_accel)
+	flavours=($FLAVOURS)
+	for fl in "${flavours[@]}"; do
+		[ -f "$BUILD/$fl/bzImage" ] || die "no $fl kernel (run 'make build')"
+		[ -x "$BUILD/$fl/$bench_rel" ] || die "missing $BUILD/$fl/$bench_rel (run 'make build')"
+	done
+	cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//')
+fi
+
+# perf.data stays in build/; results/ gets only the small products.
+free_mb() { df -Pm "$1" | awk 'NR == 2 { print $4 }'; }
+mkdir -p "$RESULTS" "$BUILD" || die "cannot create $RESULTS or $BUILD"
+[ "$(free_mb "$BUILD")" -ge 500 ] || die "no space: less than 500 MiB free for $BUILD"
+[ "$(free_mb "$RESULTS")" -ge 50 ] || die "no space: less than 50 MiB free for $RESULTS"
+
+stamp=$(date -u +%Y%m%dT%H%MZ)
+slug=$(echo "$cpu" | tr 'A-Z' 'a-z' | sed -e 's/([^)]*)//g' -e 's/[^a-z0-9]\+/-/g' -e 's/^-//' -e 's/-$//' | cut -c1-40)
+name=$stamp-$accel-$slug
+work=$(mktemp -d "$BUILD/bench-work.XXXXXX")
+tmp=$(mktemp -d "$RESULTS/.incomplete-bench.XXXXXX")
+# An interrupted or failed run leaves nothing in results/; the logs of the
+# guest go to build/aborted/.
+cleanup() {
+	rc=$?
+	trap - EXIT INT TERM
+	if [ -n "${tmp:-}" ] && [ -d "$tmp" ]; then
+		rm -rf "$tmp"
+		if [ -d "$work" ]; then
+			mkdir -p "$BUILD/aborted"
+			find "$work" -name perf.data -delete 2>/dev/null
+			mv "$work" "$BUILD/aborted/bench-$stamp" 2>/dev/null &&
+				echo "aborted run's logs kept in $BUILD/aborted/bench-$stamp" >&2
+		fi
+	else
+		rm -rf "$work"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'echo "error: bench interrupted" >&2; exit 130' INT
+trap 'echo "error: bench terminated" >&2; exit 143' TERM
+
+guest_script=$REPO/scripts/guest/bench-cases.sh
+start=$(date +%s)
+stage "bench: ${#cases[@]} case(s) [${cases[*]}] on ${flavours[*]}, accel $accel, $cpu"
+for fl in "${flavours[@]}"; do
+	stage "bench: $fl: starting"
+	t0=$(date +%s)
+	out=$work/$fl
+	mkdir -p "$out"
+	if [ "$host" = 1 ]; then
+		mkdir -p "$out/cases"
+		set +e
+		BENCH=$bench_bin KVMSWITCH=$BUILD/bpf/kvmswitch KVMEXITLAT=$BUILD/bpf/kvmexitlat \
+			PERF=perf sh "$guest_script" "$out/cases" "${cases[@]}" |
+			sed -u "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /"
+		rc=${PIPESTATUS[0]}
+		set -e
+	else
+		cp "$guest_script" "$out/bench-cases.sh"
+		mkdir -p "$out/cases"
+		cmd="BENCH=/build/$fl/$bench_rel KVMSWITCH=/build/bpf/kvmswitch"
+		cmd+=" KVMEXITLAT=/build/bpf/kvmexitlat"
+		cmd+=" PERF='/build/perf-root/ld.so --library-path /build/perf-root/lib /build/perf-root/perf'"
+		cmd+=" sh /out/bench-cases.sh /out/cases ${cases[*]}"
+		set +e
+		"$REPO/scripts/vm-run.sh" -q -f "$fl" -t $((120 + 180 * ${#cases[@]})) -o "$out" -- "$cmd" |
+			sed -u -n "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /p"
+		rc=${PIPESTATUS[0]}
+		set -e
+		case $rc in
+		0) ;;
+		124) die "bench: the $fl guest timed out (console: $BUILD/aborted/bench-$stamp/$fl/console.log)" ;;
+		125) die "bench: the $fl guest died mid-run (console: $BUILD/aborted/bench-$stamp/$fl/console.log)" ;;
+		126) die "bench: the $fl kernel reported BUG/WARNING/Oops/panic (console: $BUILD/aborted/bench-$stamp/$fl/console.log)" ;;
+		*) die "bench: the $fl run failed with status $rc (console: $BUILD/aborted/bench-$stamp/$fl/console.log)" ;;
+		esac
+	fi
+	[ "$rc" -eq 0 ] || die "bench: the $fl run failed with status $rc"
+	stage "bench: $fl: done in $(($(date +%s) - t0)) s"
+done
+
+stage "bench: flame graphs and summary"
+qemu=none
+[ "$host" = 1 ] || qemu=$(qemu-system-x86_64 --version | head -1)
+python3 "$REPO/scripts/bench_report.py" --work "$work" --out "$tmp" \
+	--build "$BUILD" --template "$template" --accel "$accel" --cpu "$cpu" \
+	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} HOST=$host" \
+	--flavours "${flavours[*]}" --cases "${cases[*]}" ||
+	die "bench: report failed"
+
+final=$RESULTS/$name
+[ ! -e "$final" ] || final=$RESULTS/$name-$$
+mv "$tmp" "$final"
 tmp=
-stage "bench: $msg"
-stage "bench: boot records in results/bench-$stamp"
+python3 "$REPO/scripts/bench_report.py" --index "$RESULTS" ||
+	echo "warning: results/README.md index not updated" >&2
+cat "$final/summary.md"
+stage "bench: run recorded in ${final#$REPO/} in $(($(date +%s) - start)) s"

@@ -69,3 +69,12 @@ if ! smake -j"$(nproc_build)" > "$fdir/selftests.log" 2>&1; then
 fi
 smake -s lazyswitch-list > "$st/tests.list.tmp" && publish "$st/tests.list"
 stage "$flavour: $(wc -l < "$st/tests.list") selftests built"
+
+# The exit microbenchmarks link with the same libkvm objects.
+if ! make -C "$tree/tools/testing/selftests/kvm" -f "$REPO/bench/kvm.mk" \
+	OUTPUT="$st" KHDR_INCLUDES="-isystem $obj/usr/include" \
+	USERLDFLAGS=-static > "$fdir/bench.log" 2>&1; then
+	grep -E 'error:|Error [0-9]' "$fdir/bench.log" | head -5 >&2
+	die "$flavour: benchmark build failed (full log: $fdir/bench.log)"
+fi
+stage "$flavour: benchmark cases built ($st/bench/lazyswitch_bench)"

@@ -50,13 +50,14 @@ def parse_known(lines):
             raise InputError(f'known-failures line {n}: expected "test accel kind reason"')
         path, accel, kind, reason = f
         budget = None
-        if re.fullmatch(r'timeout=[1-9][0-9]*', kind):
-            kind, budget = 'timeout', int(kind[8:])
+        m = re.fullmatch(r'(\w+)=([1-9][0-9]*)', kind)
+        if m:
+            kind, budget = m.group(1), int(m.group(2))
         if accel not in ACCELS:
             raise InputError(f'known-failures line {n}: accel must be one of {", ".join(ACCELS)}')
         if kind not in KINDS:
             raise InputError(f'known-failures line {n}: kind must be one of '
-                             f'{", ".join(KINDS)} (timeout may be timeout=SECONDS)')
+                             f'{", ".join(KINDS)} (each may be KIND=SECONDS)')
         known.setdefault(path, []).append({'accel': accel, 'kind': kind, 'reason': reason,
                                            'budget': budget})
     return known

@@ -93,6 +93,15 @@ class JudgeTest(unittest.TestCase):
         with self.assertRaises(ks.InputError):
             ks.parse_known(['x86_64/a tcg timeout=0 zero budget'])
 
+    def test_fail_with_budget_accepts_crash_and_timeout(self):
+        known = ks.parse_known(['x86_64/debug_regs tcg fail=30 crashes or runs long',
+                                'lazyswitch/c_test tcg fail=30 crashes or runs long'])
+        self.assertEqual(known['x86_64/debug_regs'][0]['budget'], 30)
+        st = self.status(ks.judge(self.tests, self.tap, known, 'tcg'))
+        self.assertEqual((st['x86_64/debug_regs'], st['lazyswitch/c_test']), ('xfail', 'xfail'))
+        with self.assertRaises(ks.InputError):
+            ks.parse_known(['x86_64/a tcg slow=30 not a kind'])
+
     def test_budgets_apply_per_accelerator(self):
         known = ks.parse_known(['lazyswitch/c_test tcg timeout=30 slow under TCG',
                                 'x86_64/debug_regs tcg fail not a timeout'])

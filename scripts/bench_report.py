@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""bench_report.py: turn the raw output of one benchmark run into its run
+directory (figures, flame graphs, meta.json, summary.md/json), or rebuild
+the index in results/README.md (--index RESULTS).
+
+Raw input, per flavour FL and case C, in WORK/FL/cases/C/: calibrate.txt,
+bench.txt (clean timed run), traced.txt, kvmswitch.json, kvmexitlat.json,
+perf.data, status; WORK/FL/cases/{uname,cpu,kallsyms}.
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+BENCH_COMM = "lazyswitch_benc"      # the comm (15 chars) of lazyswitch_bench
+PERF_SCRIPTS = "/usr/lib/perf-core/scripts/python"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# (key, label, where it comes from, unit, decimals)
+FIGURES = [
+    ("exits_per_iter", "exits/iter", "bench", 3),
+    ("ns_per_iter", "ns/iter", "bench", 0),
+    ("cycles_per_iter", "cycles/iter", "bench", 0),
+    ("xfeature_writes_per_exit", "XCR0+XSS writes/exit", "kvmswitch", 3),
+    ("pkru_writes_per_exit", "PKRU writes/exit", "kvmswitch", 3),
+    ("msr_writes_per_exit", "MSR writes/exit", "kvmswitch", 3),
+    ("uret_restores_per_exit", "uret restores/exit", "kvmswitch", 3),
+    ("reloads_per_exit", "reloads/exit", "kvmswitch", 3),
+    ("reloads_per_kvm_run", "reloads/KVM_RUN", "kvmswitch", 3),
+    ("exit_ns_p50", "exit->entry ns p50", "kvmexitlat", 0),
+]
+
+
+def die(msg):
+    print(f"error: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_text(path, default=""):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def parse_bench(text, case):
+    """'CASE VALUE UNIT' lines of lazyswitch_bench into {unit: value}."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == case:
+            try:
+                out[parts[2]] = float(parts[1])
+            except ValueError:
+                pass
+    return out
+
+
+def last_json(path):
+    """The last JSON document of a file with one document per line."""
+    doc = None
+    for line in read_text(path).splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                pass
+    return doc
+
+
+def bench_vms(doc):
+    return [vm for vm in doc.get("vms", []) if vm.get("comm", "").startswith(BENCH_COMM)]
+
+
+def kvmswitch_figures(doc):
+    vms = bench_vms(doc) if doc else []
+    if not vms:
+        return {}, {}
+    tot = {"exits": 0, "kvm_runs": 0, "msr_writes": 0, "uret_restore": 0,
+           "reloads": 0, "xfeature_writes": 0, "pkru_writes": 0}
+    reasons = {}
+    for vm in vms:
+        tot["exits"] += vm.get("exits", 0)
+        tot["kvm_runs"] += vm.get("kvm_runs", 0)
+        tot["msr_writes"] += vm.get("msr_writes", 0)
+        tot["uret_restore"] += vm.get("uret", {}).get("restore", 0)
+        tot["reloads"] += vm.get("reloads", {}).get("total", 0)
+        for reg, sw in vm.get("switches", {}).items():
+            n = sw.get("guest_written", 0) + sw.get("host_written", 0)
+            if reg.lower() in ("xcr0", "xss"):
+                tot["xfeature_writes"] += n
+            elif reg.lower() == "pkru":
+                tot["pkru_writes"] += n
+        for r in vm.get("reasons", []):
+            reasons[r["name"]] = reasons.get(r["name"], 0) + r.get("count", 0)
+    ex = tot["exits"]
+    fig = {}
+    if ex:
+        fig["xfeature_writes_per_exit"] = tot["xfeature_writes"] / ex
+        fig["pkru_writes_per_exit"] = tot["pkru_writes"] / ex
+        fig["msr_writes_per_exit"] = tot["msr_writes"] / ex
+        fig["uret_restores_per_exit"] = tot["uret_restore"] / ex
+        fig["reloads_per_exit"] = tot["reloads"] / ex
+    if tot["kvm_runs"]:
+        fig["reloads_per_kvm_run"] = tot["reloads"] / tot["kvm_runs"]
+    tot["reasons"] = reasons
+    return fig, tot
+
+
+def hist_percentile(buckets, q):
+    total = sum(b.get("count", 0) for b in buckets)
+    if not total:
+        return None
+    seen = 0
+    for b in buckets:
+        seen += b.get("count", 0)
+        if seen >= q * total:
+            return (b.get("lo", 0) + b.get("hi", 0)) / 2
+    return None
+
+
+def kvmexitlat_figures(doc):
+    """p50 of exit->entry ns over the bench VM's exits (all reasons)."""
+    if not doc:
+        return {}
+    merged = {}
+    entries = doc.get("reasons") or doc.get("histograms") or []
+    for r in entries:
+        if "comm" in r and not str(r["comm"]).startswith(BENCH_COMM):
+            continue
+        for b in r.get("ns", r.get("buckets", [])):
+            key = (b.get("lo", 0), b.get("hi", 0))
+            merged[key] = merged.get(key, 0) + b.get("count", 0)
+    buckets = [{"lo": k[0], "hi": k[1], "count": v} for k, v in sorted(merged.items())]
+    p50 = hist_percentile(buckets, 0.5)
+    return {"exit_ns_p50": p50} if p50 is not None else {}
+
+
+def run_perf(args, out_path):
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as f:
+        r = subprocess.run(args, stdout=f, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        os.unlink(tmp)
+        return r.stderr.strip().splitlines()[-1:] or ["perf failed"]
+    os.replace(tmp, out_path)
+    return None
+
+
+def flame(case_dir, out_dir, fl, case, vmlinux, template, title):
+    """Folded stacks, HTML and SVG flame graphs of one case on one flavour."""
+    data = os.path.join(case_dir, "perf.data")
+    if not os.path.exists(data):
+        return "no perf.data"
+    base = ["perf", "script", "-i", data, "--comms", BENCH_COMM]
+    if vmlinux:
+        base += ["-k", vmlinux]
+    folded = os.path.join(out_dir, f"{fl}.folded")
+    err = run_perf(base + ["-s", os.path.join(PERF_SCRIPTS, "stackcollapse.py")], folded)
+    if err:
+        return f"stackcollapse: {err[0]}"
+    html = os.path.join(out_dir, f"{fl}.html")
+    tmp_html = html + ".tmp"
+    r = subprocess.run(base + ["-s", os.path.join(PERF_SCRIPTS, "flamegraph.py"), "--",
+                               "--template", template, "-o", tmp_html],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0 or not os.path.exists(tmp_html):
+        return "flamegraph.py: " + (r.stderr.strip().splitlines() or ["failed"])[-1]
+    page = read_text(tmp_html).replace("<title>", f"<title>{title} - ", 1)
+    write_atomic(html, page)
+    if not read_text(folded).strip():
+        return "no samples of the benchmark process"
+    r = subprocess.run([sys.executable, os.path.join(HERE, "flamesvg.py"), "--title", title,
+                        folded, os.path.join(out_dir, f"{fl}.svg")],
+                       stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        return r.stderr.strip()
+    return None
+
+
+def fmt(v, dec):
+    if v is None:
+        return "n/a"
+    return f"{v:.{dec}f}"
+
+
+def report(a):
+    flavours = a.flavours.split()
+    cases = a.cases.split()
+    meta = {
+        "name": a.name,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": a.command,
+        "accel": a.accel,
+        "qemu": a.qemu,
+        "host_cpu": a.cpu,
+        "flavours": {},
+        "cases": cases,
+    }
+    for fl in flavours:
+        cdir = os.path.join(a.work, fl, "cases")
+        m = {"kernel": read_text(os.path.join(cdir, "uname")).strip(),
+             "cpu": read_text(os.path.join(cdir, "cpu")).strip()}
+        fdir = os.path.join(a.build, fl)
+        for key, path in (("series_sha", "applied.sha"), ("config_sha256", "obj/.config")):
+            p = os.path.join(fdir, path)
+            if os.path.exists(p):
+                m[key] = read_text(p).split()[0] if key == "series_sha" else sha256_file(p)
+        meta["flavours"][fl] = m
+
+    results = {}
+    for case in cases:
+        case_out = os.path.join(a.out, case)
+        os.makedirs(case_out, exist_ok=True)
+        results[case] = {}
+        for fl in flavours:
+            cdir = os.path.join(a.work, fl, "cases", case)
+            status = read_text(os.path.join(cdir, "status")).strip() or f"{case} (failed) no status"
+            ok = status == f"{case} ok"
+            entry = {"status": "ok" if ok else status.split(" ", 1)[1]}
+            for raw in ("calibrate.txt", "bench.txt", "traced.txt", "kvmswitch.json", "kvmexitlat.json"):
+                src = os.path.join(cdir, raw)
+                if os.path.exists(src):
+                    shutil.copyfile(src, os.path.join(case_out, f"{fl}.{raw}"))
+            if ok:
+                b = parse_bench(read_text(os.path.join(cdir, "bench.txt")), case)
+                fig = {"iters": b.get("iters"), "ns_per_iter": b.get("ns/iter"),
+                       "exits_per_iter": b.get("exits/iter"),
+                       "irq_exits_per_iter": b.get("irq_exits/iter"),
+                       "cycles_per_iter": b.get("cycles/iter")}
+                ks, totals = kvmswitch_figures(last_json(os.path.join(cdir, "kvmswitch.json")))
+                fig.update(ks)
+                fig.update(kvmexitlat_figures(last_json(os.path.join(cdir, "kvmexitlat.json"))))
+                entry["figures"] = fig
+                entry["kvmswitch_totals"] = totals
+                vml = None if fl == "host" else os.path.join(a.build, fl, "obj", "vmlinux")
+                title = f"{case} on {fl} ({meta['flavours'][fl]['kernel']}, {a.accel})"
+                err = flame(cdir, case_out, fl, case, vml, a.template, title)
+                if err:
+                    entry["flame_graph"] = f"not made: {err}"
+                write_atomic(os.path.join(case_out, f"{fl}.figures.json"),
+                             json.dumps(entry, indent=1, sort_keys=True) + "\n")
+            results[case][fl] = entry
+            print(f"[lazyswitch] bench: report: {case} {fl}: {entry['status']}"
+                  + (f" ({entry['flame_graph']})" if "flame_graph" in entry else ""), flush=True)
+        if len(flavours) == 2:
+            b, p = (os.path.join(case_out, f"{fl}.folded") for fl in flavours)
+            if os.path.exists(b) and os.path.exists(p) and read_text(b).strip() and read_text(p).strip():
+                subprocess.run([sys.executable, os.path.join(HERE, "flamesvg.py"), "--diff",
+                                "--title", f"{case}: {flavours[1]} vs {flavours[0]} ({a.accel})",
+                                b, p, os.path.join(case_out, "diff.svg")], check=False)
+
+    write_atomic(os.path.join(a.out, "meta.json"), json.dumps(meta, indent=1) + "\n")
+    write_atomic(os.path.join(a.out, "summary.json"),
+                 json.dumps({"meta": meta, "results": results}, indent=1, sort_keys=True) + "\n")
+    write_atomic(os.path.join(a.out, "summary.md"), summary_md(meta, flavours, cases, results))
+
+
+def summary_md(meta, flavours, cases, results):
+    lines = [f"# Benchmark run {meta['name']}", ""]
+    lines.append(f"- Ran: `{meta['command']}` on {meta['date']}.")
+    where = "natively on the running kernel" if meta["accel"] == "host" else \
+        f"in QEMU ({meta['qemu']}), accelerator **{meta['accel']}**, on a {meta['host_cpu']}"
+    lines.append(f"- Where: {where}.")
+    for fl in flavours:
+        m = meta["flavours"][fl]
+        lines.append(f"- {fl}: kernel `{m['kernel']}`, CPU seen by KVM: {m['cpu'] or 'unknown'}"
+                     + (f", series {m['series_sha'][:12]}" if "series_sha" in m else ""))
+    if meta["accel"] == "tcg":
+        lines.append("- **TCG: times are emulated.** Only ratios within this run mean anything, "
+                     "and even those vary from run to run; counts are exact. SVM has no NRIPS "
+                     "under TCG, so no exit takes the fastpath and cycles/iter is not available.")
+    lines.append("- Figures: exits, ns and cycles per iteration come from the clean timed run "
+                 "(KVM's own exit counter); reloads come from kvmswitch in a second, traced "
+                 "run, per exit of the benchmark VM.")
+    lines.append("")
+    figs = FIGURES
+    head = ["case"]
+    for _, label, _, _ in figs:
+        if len(flavours) == 2:
+            head += [f"{label} {flavours[0]}", f"{flavours[1]}", "ratio"]
+        else:
+            head += [label]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for case in cases:
+        row = [case]
+        for key, _, _, dec in figs:
+            vals = []
+            for fl in flavours:
+                e = results[case][fl]
+                vals.append(e.get("figures", {}).get(key) if e["status"] == "ok" else None)
+            if len(flavours) == 2:
+                ratio = None
+                if vals[0] not in (None, 0) and vals[1] is not None:
+                    ratio = vals[1] / vals[0]
+                row += [fmt(vals[0], dec), fmt(vals[1], dec),
+                        "n/a" if ratio is None else f"{ratio:.2f}"]
+            else:
+                row += [fmt(vals[0], dec)]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    notes = []
+    for case in cases:
+        for fl in flavours:
+            e = results[case][fl]
+            if e["status"] != "ok":
+                notes.append(f"- {case} on {fl}: {e['status']}")
+            elif "flame_graph" in e:
+                notes.append(f"- {case} on {fl}: flame graph {e['flame_graph']}")
+    if notes:
+        lines += ["Not measured or incomplete:", ""] + notes + [""]
+    lines.append("Per case: `<case>/<flavour>.figures.json`, the tools' raw JSON, folded stacks "
+                 "(`.folded`), flame graphs (`.html`, offline; `.svg`), and `diff.svg` "
+                 f"({flavours[-1]} vs {flavours[0]}: red = larger share of samples).")
+    return "\n".join(lines) + "\n"
+
+
+INDEX_START = "<!-- bench-index: generated by scripts/bench_report.py --index -->"
+INDEX_END = "<!-- bench-index end -->"
+
+
+def index(results_dir):
+    rows = []
+    for name in sorted(os.listdir(results_dir)):
+        p = os.path.join(results_dir, name, "summary.json")
+        if name.startswith(".") or not os.path.isfile(p):
+            continue
+        try:
+            s = json.load(open(p))
+        except ValueError:
+            continue
+        meta, res = s["meta"], s["results"]
+        fls = list(meta["flavours"])
+        head = []
+        for case in ("cpuid", "pio_user"):
+            if case not in res:
+                continue
+            vals = [res[case].get(fl, {}).get("figures", {}).get("reloads_per_exit") for fl in fls]
+            if all(v is not None for v in vals):
+                head.append(f"{case} reloads/exit " + " -> ".join(f"{v:.2f}" for v in vals))
+        rows.append(f"| [{name}]({name}/summary.md) | {meta['accel']} | "
+                    f"{len(meta['cases'])} | {' vs '.join(fls)} | {'; '.join(head) or 'see summary'} |")
+    table = [INDEX_START, "", "| run | accel | cases | kernels | headline |", "|---|---|---|---|---|"]
+    table += rows or ["| (none yet) | | | | |"]
+    table += ["", INDEX_END]
+    readme = os.path.join(results_dir, "README.md")
+    text = read_text(readme)
+    if INDEX_START in text and INDEX_END in text:
+        pre = text.split(INDEX_START)[0]
+        post = text.split(INDEX_END, 1)[1]
+        text = pre + "\n".join(table) + post
+    else:
+        text = text.rstrip("\n") + "\n\n## Benchmark runs\n\n" + "\n".join(table) + "\n"
+    write_atomic(readme, text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--index", metavar="RESULTS")
+    for opt in ("work", "out", "build", "template", "accel", "cpu", "qemu", "name",
+                "command", "flavours", "cases"):
+        ap.add_argument("--" + opt)
+    a = ap.parse_args()
+    if a.index:
+        index(a.index)
+        return
+    missing = [o for o in ("work", "out", "build", "template", "accel", "name", "flavours", "cases")
+               if not getattr(a, o)]
+    if missing:
+        die("missing --" + ", --".join(missing))
+    report(a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# bench-cases.sh OUT CASE...: run each benchmark case three times on this
+# kernel: calibrate, a clean timed run, and a traced run with kvmswitch,
+# kvmexitlat and perf attached (the tools cost time, so the figures of time
+# come from the clean run and the counts from the traced one). Runs inside
+# the lab guest, or natively for 'make bench HOST=1'.
+# Environment: BENCH, KVMSWITCH, KVMEXITLAT (paths), PERF (a command).
+# One "LAZYSWITCH-CASE: ..." progress line per stage goes to stdout.
+out=$1
+shift
+now() { cut -d' ' -f1 /proc/uptime; }
+say() { echo "LAZYSWITCH-CASE: $*"; }
+
+# attached LOG PID: wait until a BPF tool says it is tracing, or has died.
+attached() {
+	i=0
+	while ! grep -q '^Tracing' "$1" 2>/dev/null; do
+		kill -0 "$2" 2>/dev/null || return 1
+		i=$((i + 1))
+		[ $i -le 1200 ] || return 1
+		sleep 0.1
+	done
+}
+
+stop() {
+	for p in "$@"; do
+		kill -INT "$p" 2>/dev/null
+	done
+	for p in "$@"; do
+		wait "$p"
+	done
+}
+
+cat /proc/kallsyms > "$out/kallsyms"
+uname -r > "$out/uname"
+grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//' > "$out/cpu"
+for c in "$@"; do
+	d=$out/$c
+	mkdir -p "$d"
+	t0=$(now)
+	say "$c: calibrating"
+	"$BENCH" -c "$c" > "$d/calibrate.txt" 2> "$d/calibrate.err"
+	iters=$(awk -v c="$c" '$1 == c && $3 == "iters" { print $2 }' "$d/calibrate.txt")
+	if [ -z "$iters" ]; then
+		why=$(grep -m1 "^$c (" "$d/calibrate.txt")
+		[ -n "$why" ] || why="$c (failed) calibration printed no iteration count (see calibrate.err)"
+		echo "$why" > "$d/status"
+		say "$why"
+		continue
+	fi
+	say "$c: timed run, $iters iterations"
+	if ! "$BENCH" -n "$iters" "$c" > "$d/bench.txt" 2> "$d/bench.err"; then
+		echo "$c (failed) timed run: $(tail -1 "$d/bench.err")" > "$d/status"
+		say "$(cat "$d/status")"
+		continue
+	fi
+
+	say "$c: traced run (kvmswitch, kvmexitlat, perf)"
+	"$KVMSWITCH" --json > "$d/kvmswitch.json" 2> "$d/kvmswitch.err" &
+	ks=$!
+	"$KVMEXITLAT" --json > "$d/kvmexitlat.json" 2> "$d/kvmexitlat.err" &
+	kl=$!
+	$PERF record -q -e cpu-clock -F 997 -g -a -o "$d/perf.data" 2> "$d/perf.err" &
+	pf=$!
+	if ! attached "$d/kvmswitch.err" $ks || ! attached "$d/kvmexitlat.err" $kl; then
+		stop $ks $kl $pf
+		echo "$c (failed) a BPF tool did not attach: $(tail -qn1 "$d/kvmswitch.err" "$d/kvmexitlat.err" | tr '\n' ' ')" > "$d/status"
+		say "$(cat "$d/status")"
+		continue
+	fi
+	"$BENCH" -n "$iters" "$c" > "$d/traced.txt" 2> "$d/traced.err"
+	rc=$?
+	stop $ks $kl $pf
+	if [ $rc -ne 0 ]; then
+		echo "$c (failed) traced run: $(tail -1 "$d/traced.err")" > "$d/status"
+	else
+		echo "$c ok" > "$d/status"
+	fi
+	say "$(cat "$d/status") in $(echo "$(now) $t0" | awk '{ printf "%.1f", $1 - $2 }') s"
+done
