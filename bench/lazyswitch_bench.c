@@ -19,6 +19,13 @@
  *
  * Iterations double until one loop takes at least -t MS, then a measured
  * run uses that count; -n ITERS skips the calibration, -c stops after it.
+ *
+ * -C CPU pins the process to one host CPU: KVM's user-return MSRs hold
+ * per-CPU host values (TSC_AUX is the CPU number, the guest's is 0), so
+ * which writes an exit costs depends on the CPU. -X gives the guest
+ * xfeatures that differ from the host's (XCR0 x87|SSE, PKRU 0xc with PKU),
+ * so KVM's XCR0 and PKRU switches have something to write; every iteration
+ * then checks that the guest still sees its own values.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -48,6 +55,8 @@
 #define MAX_ITERS		(1ull << 32)
 #define STALL_SECONDS		10
 #define L2_STACK_WORDS		64
+#define XF_XCR0			(XFEATURE_MASK_FP | XFEATURE_MASK_SSE)
+#define XF_PKRU			0xc	/* access- and write-disable for key 1 */
 
 enum { STAGE_READY = 1, STAGE_DONE = 2, STAGE_TSC = 3 };
 
@@ -91,6 +100,8 @@ static uint64_t ipi_irqs;
 static vm_vaddr_t nested_gva;		/* struct svm_test_data or struct vmx_pages */
 static bool nested_svm;
 static bool guest_tsc_agrees;		/* the guest's RDTSC matches KVM's guest TSC */
+static bool guest_xf;			/* -X: XCR0 is XF_XCR0 ... */
+static bool guest_xf_pkru;		/* ... and PKRU is XF_PKRU */
 
 /* The L2 guest of nested_cpuid, in assembly: L1 may clobber L2's GPRs on VMX. */
 uint64_t l2_left;
@@ -111,6 +122,48 @@ asm(".pushsection .text\n"
 
 /* Guest side. */
 
+static inline uint32_t rdpkru(void)
+{
+	uint32_t eax, edx;
+
+	/* ECX must be 0. */
+	asm volatile(".byte 0x0f,0x01,0xee" : "=a" (eax), "=d" (edx) : "c" (0));
+	return eax;
+}
+
+/*
+ * -X: load xfeatures the host does not have. Before the case's own setup, so
+ * that nested_cpuid's L2 inherits L1's CR4 (PKE included).
+ */
+static void guest_xf_setup(void)
+{
+	__GUEST_ASSERT(get_cr4() & X86_CR4_OSXSAVE, "-X: CR4.OSXSAVE is clear (CR4 0x%lx)",
+		       get_cr4());
+	xsetbv(0, XF_XCR0);
+	if (guest_xf_pkru) {
+		set_cr4(get_cr4() | X86_CR4_PKE);
+		wrpkru(XF_PKRU);
+	}
+}
+
+/* -X: after iteration I, the guest must still see its own XCR0 and PKRU. */
+static inline void xf_check(uint64_t i)
+{
+	uint64_t xcr0;
+	uint32_t pkru;
+
+	if (!guest_xf)
+		return;
+	xcr0 = xgetbv(0);
+	__GUEST_ASSERT(xcr0 == XF_XCR0, "XCR0 0x%lx after iteration %lu, expected 0x%llx",
+		       xcr0, i + 1, XF_XCR0);
+	if (!guest_xf_pkru)
+		return;
+	pkru = rdpkru();
+	__GUEST_ASSERT(pkru == XF_PKRU, "PKRU 0x%x after iteration %lu, expected 0x%x",
+		       pkru, i + 1, XF_PKRU);
+}
+
 static void guest_timer_handler(struct ex_regs *regs)
 {
 	WRITE_ONCE(timer_irqs, timer_irqs + 1);
@@ -128,8 +181,10 @@ static void guest_cpuid_loop(uint64_t iters)
 	uint32_t eax, ebx, ecx, edx;
 	uint64_t i;
 
-	for (i = 0; i < iters; i++)
+	for (i = 0; i < iters; i++) {
 		cpuid(0, &eax, &ebx, &ecx, &edx);
+		xf_check(i);
+	}
 }
 
 static void guest_vmcall_loop(uint64_t iters)
@@ -141,6 +196,7 @@ static void guest_vmcall_loop(uint64_t iters)
 		__GUEST_ASSERT(ret == (uint64_t)-KVM_ENOSYS,
 			       "hypercall 0x%x returned %ld, expected -KVM_ENOSYS",
 			       BENCH_HYPERCALL, (long)ret);
+		xf_check(i);
 	}
 }
 
@@ -176,6 +232,7 @@ static void guest_hlt_loop(uint64_t iters)
 		__GUEST_ASSERT(READ_ONCE(timer_irqs) == base + i + 1,
 			       "HLT %lu of %lu ended with %lu timer interrupts, expected %lu",
 			       i + 1, iters, READ_ONCE(timer_irqs) - base, i + 1);
+		xf_check(i);
 	}
 }
 
@@ -184,8 +241,10 @@ static void guest_tscdeadline_loop(uint64_t iters)
 {
 	uint64_t i, far = rdtsc() + (1ull << 50), base = READ_ONCE(timer_irqs);
 
-	for (i = 0; i < iters; i++)
+	for (i = 0; i < iters; i++) {
 		wrmsr(MSR_IA32_TSC_DEADLINE, far + (i & 1));
+		xf_check(i);
+	}
 	wrmsr(MSR_IA32_TSC_DEADLINE, 0);
 	__GUEST_ASSERT(READ_ONCE(timer_irqs) == base,
 		       "%lu timer interrupts from a deadline 2^50 cycles away",
@@ -204,8 +263,10 @@ static void guest_self_ipi_loop(uint64_t iters)
 	uint64_t i, base = READ_ONCE(ipi_irqs);
 
 	asm volatile("sti" ::: "memory");
-	for (i = 0; i < iters; i++)
+	for (i = 0; i < iters; i++) {
 		wrmsr(APIC_BASE_MSR + (APIC_ICR >> 4), icr);
+		xf_check(i);
+	}
 	asm volatile("cli" ::: "memory");
 	__GUEST_ASSERT(READ_ONCE(ipi_irqs) == base + iters,
 		       "%lu self-IPIs sent, %lu received", iters, READ_ONCE(ipi_irqs) - base);
@@ -215,8 +276,10 @@ static void guest_pio_loop(uint64_t iters)
 {
 	uint64_t i;
 
-	for (i = 0; i < iters; i++)
+	for (i = 0; i < iters; i++) {
 		outl(BENCH_PORT, (uint32_t)i);
+		xf_check(i);
+	}
 }
 
 static void guest_xapic_setup(void)
@@ -234,8 +297,10 @@ static void guest_mmio_loop(uint64_t iters)
 {
 	uint64_t i, bad = 0;
 
-	for (i = 0; i < iters; i++)
+	for (i = 0; i < iters; i++) {
 		bad += xapic_read_reg(APIC_TMCCT) != 0;
+		xf_check(i);
+	}
 	__GUEST_ASSERT(!bad, "%lu of %lu TMCCT reads of a stopped timer were not 0", bad, iters);
 }
 
@@ -301,6 +366,7 @@ static void guest_nested_loop(uint64_t iters)
 					  : vmreadz(VM_EXIT_REASON));
 		if (READ_ONCE(l2_done))
 			break;
+		xf_check(cpuids);
 		cpuids++;
 	}
 	__GUEST_ASSERT(cpuids == iters, "L1 intercepted %lu CPUIDs of L2, expected %lu",
@@ -485,6 +551,8 @@ static void guest_main(void)
 	uint64_t t0, t1;
 
 	GUEST_SYNC_ARGS(STAGE_TSC, rdtsc(), 0, 0, 0);
+	if (guest_xf)
+		guest_xf_setup();
 	if (c->guest_setup)
 		c->guest_setup();
 	for (;;) {
@@ -654,6 +722,26 @@ static bool measure(struct bench *b, uint64_t iters, struct sample *s)
 	return true;
 }
 
+/*
+ * -X: the selftest library leaves CR4.OSXSAVE clear, and with it clear KVM
+ * switches neither XCR0 nor XSS. The guest sets XCR0, CR4.PKE and PKRU itself,
+ * but XCR0 is also set here: QEMU TCG's SVM does not intercept XSETBV, so
+ * there the guest's XSETBV changes the outer XCR0 without KVM knowing, and
+ * KVM loads its own idea of the guest's XCR0 (0x1 after reset) at each entry.
+ */
+static void setup_xf(struct bench *b)
+{
+	struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = XF_XCR0 } };
+	struct kvm_sregs sregs;
+
+	vcpu_sregs_get(b->vcpu, &sregs);
+	sregs.cr4 |= X86_CR4_OSXSAVE;
+	vcpu_sregs_set(b->vcpu, &sregs);
+	vcpu_xcrs_set(b->vcpu, &xcrs);
+	sync_global_to_guest(b->vm, guest_xf);
+	sync_global_to_guest(b->vm, guest_xf_pkru);
+}
+
 static bool bench_init(struct bench *b, int idx)
 {
 	uint64_t user = 0, tsc0, tsc1, guest_tsc;
@@ -662,6 +750,8 @@ static bool bench_init(struct bench *b, int idx)
 	b->vm = vm_create_with_one_vcpu(&b->vcpu, guest_main);
 	guest_case = idx;
 	sync_global_to_guest(b->vm, guest_case);
+	if (guest_xf)
+		setup_xf(b);
 	if (b->c->host_setup)
 		b->c->host_setup(b->vm, b->vcpu);
 
@@ -713,6 +803,8 @@ static int run_case(int idx, struct sample *out, uint64_t *out_iters)
 	uint64_t iters = opt_iters;
 	bool ok;
 
+	if (!why && guest_xf && !kvm_cpu_has(X86_FEATURE_XSAVE))
+		why = "-X: KVM does not offer XSAVE to guests";
 	if (why) {
 		printf("%s (skipped) %s\n", c->name, why);
 		return 0;
@@ -788,12 +880,17 @@ static int self_check(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: lazyswitch_bench [-t MS | -n ITERS] [-c] [-d US] [-s] [-l] [CASE...]\n"
+		"Usage: lazyswitch_bench [-t MS | -n ITERS] [-c] [-d US] [-C CPU] [-X] [-s] [-l]\n"
+		"                        [CASE...]\n"
 		"Exit microbenchmarks for KVM: one kind of exit per guest-loop iteration.\n"
 		"\n"
 		"  -t MS     calibrate until one guest loop takes MS ms (default %lu)\n"
 		"  -n ITERS  fixed iteration count, no calibration\n"
 		"  -d US     hlt: arm the timer US microseconds ahead (default 1000)\n"
+		"  -C CPU    pin to this host CPU (default: the one it started on); the host's\n"
+		"            TSC_AUX is its CPU number, so KVM writes it on exits off CPU 0\n"
+		"  -X        guest xfeatures unlike the host's: XCR0 0x3 (x87|SSE) and, with\n"
+		"            PKU, PKRU 0xc; every iteration checks the guest still sees them\n"
 		"  -c        calibrate only: print 'CASE ITERS iters' per case\n"
 		"  -s        self-check: -n 1000 (or -n) cpuid must give 1.00-1.01 exits/iter\n"
 		"  -l        list the cases and the exits they trigger\n"
@@ -808,7 +905,9 @@ static void usage(FILE *f)
 		"  # the iteration counts a tracing run should use\n"
 		"  lazyswitch_bench -c cpuid hlt\n"
 		"  # a fixed count, e.g. with tracing attached\n"
-		"  lazyswitch_bench -n 65536 cpuid\n", opt_min_ms);
+		"  lazyswitch_bench -n 65536 cpuid\n"
+		"  # on CPU 1, with XCR0 and PKRU for KVM to switch\n"
+		"  lazyswitch_bench -C 1 -X -n 1000 cpuid pio_user\n", opt_min_ms);
 }
 
 static void list_cases(void)
@@ -820,13 +919,37 @@ static void list_cases(void)
 		       cases[i].vmx_exit);
 }
 
-static void pin_self(void)
+/*
+ * Pin the process, and with it the vCPU thread, before any VM exists. -1:
+ * the CPU we are on.
+ */
+static void pin_self(int cpu)
 {
 	cpu_set_t set;
 
+	if (cpu < 0)
+		cpu = sched_getcpu();
 	CPU_ZERO(&set);
-	CPU_SET(sched_getcpu(), &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set), "sched_setaffinity");
+	CPU_SET(cpu, &set);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set), "sched_setaffinity to CPU %d", cpu);
+	fprintf(stderr, "# pinned to CPU %d\n", cpu);
+}
+
+/* A CPU number in our allowed set. */
+static bool parse_cpu(const char *s, int *cpu)
+{
+	cpu_set_t allowed;
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || *s == '-' || v >= CPU_SETSIZE)
+		return false;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) || !CPU_ISSET(v, &allowed))
+		return false;
+	*cpu = v;
+	return true;
 }
 
 /*
@@ -866,10 +989,10 @@ int main(int argc, char *argv[])
 {
 	struct sigaction sa = { .sa_handler = tick_handler, .sa_flags = SA_RESTART };
 	bool selected[NR_CASES] = {}, any = false, check = false;
-	int opt, i, failed = 0;
+	int opt, i, failed = 0, cpu = -1;
 
 	restore_stdout();
-	while ((opt = getopt(argc, argv, "t:n:d:cslh")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:d:C:Xcslh")) != -1) {
 		switch (opt) {
 		case 't':
 			if (!parse_u64(optarg, &opt_min_ms)) {
@@ -892,6 +1015,16 @@ int main(int argc, char *argv[])
 				printf("error: -d %s is over 1 s\n", optarg);
 				return 2;
 			}
+			break;
+		case 'C':
+			if (!parse_cpu(optarg, &cpu)) {
+				printf("error: bad -C '%s' (a CPU number this process may run on)\n",
+				       optarg);
+				return 2;
+			}
+			break;
+		case 'X':
+			guest_xf = true;
 			break;
 		case 'c':
 			opt_calibrate_only = true;
@@ -929,8 +1062,22 @@ int main(int argc, char *argv[])
 		selected[idx] = any = true;
 	}
 
-	/* Stay on one CPU: steadier numbers, and one TSC for the timer cases. */
-	pin_self();
+	/*
+	 * Stay on one CPU: steadier numbers, one TSC for the timer cases, and
+	 * the same user-return MSR writes on every exit.
+	 */
+	pin_self(cpu);
+	if (guest_xf) {
+		guest_xf_pkru = kvm_cpu_has(X86_FEATURE_PKU);
+		if (!kvm_cpu_has(X86_FEATURE_XSAVE))
+			fprintf(stderr, "# guest xfeatures: none, KVM does not offer XSAVE\n");
+		else if (!guest_xf_pkru)
+			fprintf(stderr, "# guest xfeatures: XCR0 0x%llx, PKRU not set (no PKU in "
+				"the guest CPUID)\n", XF_XCR0);
+		else
+			fprintf(stderr, "# guest xfeatures: XCR0 0x%llx, PKRU 0x%x\n", XF_XCR0,
+				XF_PKRU);
+	}
 	TEST_ASSERT(!sigaction(SIGALRM, &sa, NULL), "sigaction");
 	print_cycles = this_cpu_has(X86_FEATURE_INVTSC);
 	if (!print_cycles)
