@@ -20,12 +20,16 @@ The run directory appears only when complete.
   ACCEL=tcg|kvm|auto   as for make test (default tcg)
   HOST=1        no QEMU: run the cases and tools on the running kernel
                 (root, /dev/kvm; for a host booted into the patched kernel)
+  BENCH_OPTS    lazyswitch_bench options for every run (default "-C 1 -X":
+                vCPU on CPU 1, whose TSC_AUX differs from the guest's, and a
+                guest XCR0/PKRU unlike the host's, so every switch writes)
 USAGE
 }
 [ "${1:-}" = "-h" ] && { usage; exit 0; }
 [ $# -eq 0 ] || { echo "error: bench.sh takes no arguments (use CASES=...; see -h)" >&2; exit 2; }
 
 host=${HOST:-0}
+bench_opts=${BENCH_OPTS--C 1 -X}
 [[ "$host" =~ ^[01]$ ]] || { echo "error: HOST must be 0 or 1, not '$host'" >&2; exit 2; }
 need python3 python3
 need perf linux-perf
@@ -106,7 +110,7 @@ for fl in "${flavours[@]}"; do
 	if [ "$host" = 1 ]; then
 		mkdir -p "$out/cases"
 		set +e
-		BENCH=$bench_bin KVMSWITCH=$BUILD/bpf/kvmswitch KVMEXITLAT=$BUILD/bpf/kvmexitlat \
+		BENCH_OPTS=$bench_opts BENCH=$bench_bin KVMSWITCH=$BUILD/bpf/kvmswitch KVMEXITLAT=$BUILD/bpf/kvmexitlat \
 			PERF=perf sh "$guest_script" "$out/cases" "${cases[@]}" |
 			sed -u "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /"
 		rc=${PIPESTATUS[0]}
@@ -114,7 +118,7 @@ for fl in "${flavours[@]}"; do
 	else
 		cp "$guest_script" "$out/bench-cases.sh"
 		mkdir -p "$out/cases"
-		cmd="BENCH=/build/$fl/$bench_rel KVMSWITCH=/build/bpf/kvmswitch"
+		cmd="BENCH_OPTS='$bench_opts' BENCH=/build/$fl/$bench_rel KVMSWITCH=/build/bpf/kvmswitch"
 		cmd+=" KVMEXITLAT=/build/bpf/kvmexitlat"
 		cmd+=" PERF='/build/perf-root/ld.so --library-path /build/perf-root/lib /build/perf-root/perf'"
 		cmd+=" sh /out/bench-cases.sh /out/cases ${cases[*]}"
@@ -140,7 +144,7 @@ qemu=none
 [ "$host" = 1 ] || qemu=$(qemu-system-x86_64 --version | head -1)
 python3 "$REPO/scripts/bench_report.py" --work "$work" --out "$tmp" \
 	--build "$BUILD" --template "$template" --accel "$accel" --cpu "$cpu" \
-	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} HOST=$host" \
+	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} HOST=$host BENCH_OPTS=\"$bench_opts\"" \
 	--flavours "${flavours[*]}" --cases "${cases[*]}" ||
 	die "bench: report failed"
 

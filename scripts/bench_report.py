@@ -33,7 +33,7 @@ FIGURES = [
     ("uret_restores_per_exit", "uret restores/exit", "kvmswitch", 3),
     ("reloads_per_exit", "reloads/exit", "kvmswitch", 3),
     ("reloads_per_kvm_run", "reloads/KVM_RUN", "kvmswitch", 3),
-    ("exit_ns_p50", "exit->entry ns p50", "kvmexitlat", 0),
+    ("exit_ns_p50", "exit->entry ns p50 (log2 bucket)", "kvmexitlat", 0),
 ]
 
 
@@ -147,11 +147,10 @@ def kvmexitlat_figures(doc):
     if not doc:
         return {}
     merged = {}
-    entries = doc.get("reasons") or doc.get("histograms") or []
-    for r in entries:
-        if "comm" in r and not str(r["comm"]).startswith(BENCH_COMM):
+    for r in doc.get("hists", []):
+        if not str(r.get("comm", "")).startswith(BENCH_COMM):
             continue
-        for b in r.get("ns", r.get("buckets", [])):
+        for b in r.get("ns", []):
             key = (b.get("lo", 0), b.get("hi", 0))
             merged[key] = merged.get(key, 0) + b.get("count", 0)
     buckets = [{"lo": k[0], "hi": k[1], "count": v} for k, v in sorted(merged.items())]

@@ -6,13 +6,17 @@ set -euo pipefail
 
 PKGS="linux-source-6.12 quilt qemu-system-x86 busybox-static bash-static
 build-essential bc bison flex libelf-dev libssl-dev dwarves cpio xz-utils
-python3 rsync kmod ccache"
+python3 rsync kmod ccache
+clang llvm bpftool libbpf-dev zlib1g-dev libzstd-dev util-linux linux-perf"
 
 missing=()
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing+=("$p")
 done
+# npm fetches the pinned flame graph template; any npm will do (Debian's, or
+# one that came with a nodejs from elsewhere).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 [ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]} (run as root or apt-get install them)"

@@ -20,6 +20,26 @@ read -r pass fail < <(echo "$unit" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]
 [ "$urc" -eq 0 ] || [ "$fail" -gt 0 ] || fail=1
 skip=0
 
+# tap NAME CMD...: run a TAP-printing command, show it, add its counts.
+tap() {
+	local name=$1 out rc p f s
+	shift
+	stage "$name"
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "$out"
+	p=$(grep -cE '^ok [0-9]+' <<< "$out" | head -1)
+	s=$(grep -cE '^ok [0-9]+.*# *SKIP' <<< "$out" | head -1)
+	f=$(grep -cE '^not ok [0-9]+' <<< "$out" | head -1)
+	p=$((p - s))
+	# A command that failed without saying which test failed is one failure.
+	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+	[ $((p + f + s)) -gt 0 ] || f=1
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+}
+
+tap "BPF tools: unit tests" make -s --no-print-directory -C "$REPO/bpf" OUTPUT="$BUILD/bpf" check
+
 for run in "$@"; do
 	flavour=${run%%:*}
 	filter=
@@ -38,5 +58,11 @@ print(c["pass"], c["fail"] + c["not-run"], c["skip"] + c["xfail"])' "$sum")
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 done
+for run in "$@"; do
+	flavour=${run%%:*}
+	tap "BPF tools in the $flavour guest" "$REPO/bpf/tests/vm-test.sh" "$flavour"
+done
+tap "benchmark harness: one case, both kernels" "$REPO/scripts/bench-smoke.sh"
+
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

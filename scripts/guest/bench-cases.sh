@@ -5,7 +5,8 @@
 # kvmexitlat and perf attached (the tools cost time, so the figures of time
 # come from the clean run and the counts from the traced one). Runs inside
 # the lab guest, or natively for 'make bench HOST=1'.
-# Environment: BENCH, KVMSWITCH, KVMEXITLAT (paths), PERF (a command).
+# Environment: BENCH, KVMSWITCH, KVMEXITLAT (paths), PERF (a command),
+# BENCH_OPTS (lazyswitch_bench options for every run).
 # One "LAZYSWITCH-CASE: ..." progress line per stage goes to stdout.
 out=$1
 shift
@@ -40,7 +41,7 @@ for c in "$@"; do
 	mkdir -p "$d"
 	t0=$(now)
 	say "$c: calibrating"
-	"$BENCH" -c "$c" > "$d/calibrate.txt" 2> "$d/calibrate.err"
+	"$BENCH" $BENCH_OPTS -c "$c" > "$d/calibrate.txt" 2> "$d/calibrate.err"
 	iters=$(awk -v c="$c" '$1 == c && $3 == "iters" { print $2 }' "$d/calibrate.txt")
 	if [ -z "$iters" ]; then
 		why=$(grep -m1 "^$c (" "$d/calibrate.txt")
@@ -50,7 +51,7 @@ for c in "$@"; do
 		continue
 	fi
 	say "$c: timed run, $iters iterations"
-	if ! "$BENCH" -n "$iters" "$c" > "$d/bench.txt" 2> "$d/bench.err"; then
+	if ! "$BENCH" $BENCH_OPTS -n "$iters" "$c" > "$d/bench.txt" 2> "$d/bench.err"; then
 		echo "$c (failed) timed run: $(tail -1 "$d/bench.err")" > "$d/status"
 		say "$(cat "$d/status")"
 		continue
@@ -61,7 +62,13 @@ for c in "$@"; do
 	ks=$!
 	"$KVMEXITLAT" --json > "$d/kvmexitlat.json" 2> "$d/kvmexitlat.err" &
 	kl=$!
-	$PERF record -q -e cpu-clock -F 997 -g -a -o "$d/perf.data" 2> "$d/perf.err" &
+	# perf starts disabled and acknowledges 'enable', so no sample of the
+	# run is lost to its start-up time. FIFOs live in local /tmp, not 9p.
+	fifo=${TMPDIR:-/tmp}/lazyswitch-perf.$$
+	rm -f "$fifo.ctl" "$fifo.ack"
+	mkfifo "$fifo.ctl" "$fifo.ack"
+	$PERF record -q -D -1 --control "fifo:$fifo.ctl,$fifo.ack" \
+		-e cpu-clock -F 997 -g -a -o "$d/perf.data" 2> "$d/perf.err" &
 	pf=$!
 	if ! attached "$d/kvmswitch.err" $ks || ! attached "$d/kvmexitlat.err" $kl; then
 		stop $ks $kl $pf
@@ -69,9 +76,17 @@ for c in "$@"; do
 		say "$(cat "$d/status")"
 		continue
 	fi
-	"$BENCH" -n "$iters" "$c" > "$d/traced.txt" 2> "$d/traced.err"
+	if ! timeout 120 sh -c 'echo enable > "$1" && read -r a < "$2" && [ "$a" = ack ]' \
+		sh "$fifo.ctl" "$fifo.ack"; then
+		stop $ks $kl $pf
+		echo "$c (failed) perf record did not start: $(tail -n1 "$d/perf.err")" > "$d/status"
+		say "$(cat "$d/status")"
+		continue
+	fi
+	"$BENCH" $BENCH_OPTS -n "$iters" "$c" > "$d/traced.txt" 2> "$d/traced.err"
 	rc=$?
 	stop $ks $kl $pf
+	rm -f "$fifo.ctl" "$fifo.ack"
 	if [ $rc -ne 0 ]; then
 		echo "$c (failed) traced run: $(tail -1 "$d/traced.err")" > "$d/status"
 	else

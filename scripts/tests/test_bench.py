@@ -1,0 +1,200 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The benchmark harness's host side: figures, summary, index, flame SVGs,
+and bench.sh's refusals (one line, non-zero, no run directory left)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, SCRIPTS)
+import bench_report as br  # noqa: E402
+
+KVMSWITCH = {
+    "tool": "kvmswitch", "vms": [
+        {"pid": 7, "comm": "", "exits": 0, "kvm_runs": 0, "msr_writes": 2,
+         "uret": {"set": 0, "restore": 2}, "reloads": {"total": 2},
+         "switches": {}, "reasons": []},
+        {"pid": 9, "comm": "lazyswitch_benc", "exits": 1000, "kvm_runs": 10,
+         "msr_writes": 30, "uret": {"set": 10, "restore": 10},
+         "reloads": {"total": 2050},
+         "switches": {"xcr0": {"guest_written": 1000, "host_written": 1000},
+                      "xss": {"guest_written": 0, "host_written": 0},
+                      "pkru": {"guest_written": 10, "host_written": 10}},
+         "reasons": [{"name": "CPUID", "count": 990}, {"name": "IOIO", "count": 10}]}]}
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, **kw)
+
+
+class Figures(unittest.TestCase):
+    def test_parse_bench_takes_only_its_case(self):
+        text = "cpuid 2048 iters\ncpuid 1234.5 ns/iter\ncpuid 1.004 exits/iter\nhlt 9 iters\n# note\n"
+        self.assertEqual(br.parse_bench(text, "cpuid"),
+                         {"iters": 2048.0, "ns/iter": 1234.5, "exits/iter": 1.004})
+
+    def test_kvmswitch_counts_only_the_benchmark_vm(self):
+        fig, tot = br.kvmswitch_figures(KVMSWITCH)
+        self.assertAlmostEqual(fig["xfeature_writes_per_exit"], 2.0)
+        self.assertAlmostEqual(fig["pkru_writes_per_exit"], 0.02)
+        self.assertAlmostEqual(fig["msr_writes_per_exit"], 0.03)
+        self.assertAlmostEqual(fig["uret_restores_per_exit"], 0.01)
+        self.assertAlmostEqual(fig["reloads_per_kvm_run"], 205.0)
+        self.assertEqual(tot["reasons"], {"CPUID": 990, "IOIO": 10})
+
+    def test_no_benchmark_vm_gives_no_figures(self):
+        self.assertEqual(br.kvmswitch_figures({"vms": []}), ({}, {}))
+        self.assertEqual(br.kvmswitch_figures(None), ({}, {}))
+
+    def test_last_json_document_wins(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write('{"n": 1}\nnot json\n{"n": 2}\n')
+        try:
+            self.assertEqual(br.last_json(f.name), {"n": 2})
+        finally:
+            os.unlink(f.name)
+
+    def test_histogram_median(self):
+        b = [{"lo": 0, "hi": 1, "count": 1}, {"lo": 2, "hi": 3, "count": 5},
+             {"lo": 4, "hi": 7, "count": 1}]
+        self.assertEqual(br.hist_percentile(b, 0.5), 2.5)
+        self.assertIsNone(br.hist_percentile([], 0.5))
+
+
+class Summary(unittest.TestCase):
+    META = {"name": "r", "date": "d", "command": "make bench", "accel": "tcg", "qemu": "QEMU 7.2",
+            "host_cpu": "cpu", "cases": ["cpuid", "hlt"],
+            "flavours": {"baseline": {"kernel": "k1", "cpu": "c"}, "patched": {"kernel": "k2", "cpu": "c"}}}
+
+    def results(self):
+        return {"cpuid": {"baseline": {"status": "ok", "figures": {"exits_per_iter": 1.0, "ns_per_iter": 200.0}},
+                          "patched": {"status": "ok", "figures": {"exits_per_iter": 1.0, "ns_per_iter": 100.0}}},
+                "hlt": {"baseline": {"status": "ok", "figures": {"exits_per_iter": 3.0}},
+                        "patched": {"status": "(failed) the timer never fired"}}}
+
+    def test_side_by_side_with_ratio_and_tcg_warning(self):
+        md = br.summary_md(self.META, ["baseline", "patched"], ["cpuid", "hlt"], self.results())
+        row = [l for l in md.splitlines() if l.startswith("| cpuid ")][0].split(" | ")
+        self.assertEqual(row[1:4], ["1.000", "1.000", "1.00"])
+        self.assertEqual(row[4:7], ["200", "100", "0.50"])
+        self.assertIn("times are emulated", md)
+        self.assertIn("hlt on patched: (failed) the timer never fired", md)
+        hlt = [l for l in md.splitlines() if l.startswith("| hlt ")][0].split(" | ")
+        self.assertEqual(hlt[1:4], ["3.000", "n/a", "n/a"])
+
+    def test_index_lists_runs_and_keeps_the_text(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "README.md"), "w") as f:
+                f.write("# results\n\nHand-written text.\n")
+            os.makedirs(os.path.join(d, "run1"))
+            res = self.results()
+            res["cpuid"]["baseline"]["figures"]["reloads_per_exit"] = 2.0
+            res["cpuid"]["patched"]["figures"]["reloads_per_exit"] = 0.5
+            with open(os.path.join(d, "run1", "summary.json"), "w") as f:
+                json.dump({"meta": self.META, "results": res}, f)
+            os.makedirs(os.path.join(d, ".incomplete-bench.x"))
+            br.index(d)
+            br.index(d)
+            text = open(os.path.join(d, "README.md")).read()
+            self.assertIn("Hand-written text.", text)
+            self.assertEqual(text.count(br.INDEX_START), 1)
+            self.assertIn("[run1](run1/summary.md)", text)
+            self.assertIn("cpuid reloads/exit 2.00 -> 0.50", text)
+            self.assertNotIn("incomplete", text)
+
+
+class FlameSvg(unittest.TestCase):
+    def test_graph_diff_and_colours(self):
+        with tempfile.TemporaryDirectory() as d:
+            a, b = os.path.join(d, "a.folded"), os.path.join(d, "b.folded")
+            open(a, "w").write("bench;kvm_vcpu_ioctl;svm_vcpu_run 90\nbench;kvm_vcpu_ioctl;xsetbv 10\n")
+            open(b, "w").write("bench;kvm_vcpu_ioctl;svm_vcpu_run 50\nbench;kvm_vcpu_ioctl;xsetbv 50\n")
+            for src, out in ((a, "a.svg"), (b, "b.svg")):
+                r = run([sys.executable, os.path.join(SCRIPTS, "flamesvg.py"), "--title", "T", src,
+                         os.path.join(d, out)])
+                self.assertEqual(r.returncode, 0, r.stderr)
+            sa, sb = (open(os.path.join(d, x)).read() for x in ("a.svg", "b.svg"))
+            self.assertIn("svm_vcpu_run (90 samples, 90.00%)", sa)
+
+            def colour(svg, name):
+                i = svg.index(f"<title>{name} (")
+                return svg[i:].split('fill="', 1)[1].split('"', 1)[0]
+            self.assertEqual(colour(sa, "xsetbv"), colour(sb, "xsetbv"))
+            r = run([sys.executable, os.path.join(SCRIPTS, "flamesvg.py"), "--diff", a, b,
+                     os.path.join(d, "diff.svg")])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            sd = open(os.path.join(d, "diff.svg")).read()
+            self.assertTrue(colour(sd, "xsetbv").startswith("rgb(255,"))      # grew: red
+            self.assertTrue(colour(sd, "svm_vcpu_run").endswith(",255)"))     # shrank: blue
+
+    def test_bad_input_is_one_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "bad.folded")
+            open(bad, "w").write("no count here\n")
+            r = run([sys.executable, os.path.join(SCRIPTS, "flamesvg.py"), bad, os.path.join(d, "o.svg")])
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+            self.assertTrue(r.stderr.startswith("error: "))
+            self.assertFalse(os.path.exists(os.path.join(d, "o.svg")))
+
+
+class BenchRefusals(unittest.TestCase):
+    """bench.sh against a fake build dir: refusals happen before any boot."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        d = self.tmp.name
+        self.build, self.results = os.path.join(d, "build"), os.path.join(d, "results")
+        for fl in ("baseline", "patched"):
+            os.makedirs(os.path.join(self.build, fl, "selftests", "bench"))
+            open(os.path.join(self.build, fl, "bzImage"), "w").close()
+            b = os.path.join(self.build, fl, "selftests", "bench", "lazyswitch_bench")
+            with open(b, "w") as f:
+                f.write("#!/bin/sh\n[ \"$1\" = -l ] && printf 'cpuid  x\\nhlt  y\\n'\n")
+            os.chmod(b, 0o755)
+        os.makedirs(os.path.join(self.build, "bpf"))
+        for t in ("kvmswitch", "kvmexitlat"):
+            p = os.path.join(self.build, "bpf", t)
+            open(p, "w").close()
+            os.chmod(p, 0o755)
+        tpl = os.path.join(self.build, "flamegraph/node_modules/d3-flame-graph/dist/templates")
+        os.makedirs(tpl)
+        open(os.path.join(tpl, "d3-flamegraph-base.html"), "w").close()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def bench(self, **env):
+        e = dict(os.environ, BUILD_DIR=self.build, RESULTS_DIR=self.results)
+        e.pop("ACCEL", None)
+        e.update(env)
+        return run(["bash", os.path.join(SCRIPTS, "bench.sh")], env=e)
+
+    def assert_refused(self, r, text, code):
+        self.assertEqual(r.returncode, code, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn(text, lines[0])
+        self.assertEqual(os.listdir(self.results) if os.path.isdir(self.results) else [], [])
+
+    def test_unknown_case(self):
+        self.assert_refused(self.bench(CASES="cpuid nope"), "unknown case 'nope' (known: cpuid hlt)", 2)
+
+    def test_missing_tool(self):
+        os.unlink(os.path.join(self.build, "bpf", "kvmexitlat"))
+        self.assert_refused(self.bench(), "missing BPF tool", 1)
+
+    def test_missing_kernel(self):
+        os.unlink(os.path.join(self.build, "patched", "bzImage"))
+        self.assert_refused(self.bench(), "no patched kernel", 1)
+
+    def test_bad_accel_and_host(self):
+        self.assert_refused(self.bench(ACCEL="xen"), "ACCEL must be", 2)
+        self.assert_refused(self.bench(HOST="yes"), "HOST must be 0 or 1", 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
