@@ -42,12 +42,12 @@ for t in kvmswitch kvmexitlat; do
 	[ -x "$BUILD/bpf/$t" ] || die "missing BPF tool $BUILD/bpf/$t (run 'make -C bpf')"
 done
 
-known=$("$bench_bin" -l 2>/dev/null | awk '{ print $1 }')
+known=$("$bench_bin" -l 2>/dev/null | awk '{ print $1 }' | tr '\n' ' ')
 read -r -a cases <<< "${CASES:-$known}"
 [ ${#cases[@]} -gt 0 ] || die "CASES is empty"
 for c in "${cases[@]}"; do
-	grep -qx -- "$c" <<< "$known" ||
-		{ echo "error: unknown case '$c' (known: $(echo $known))" >&2; exit 2; }
+	[[ " $known " == *" $c "* ]] ||
+		{ echo "error: unknown case '$c' (known: ${known% })" >&2; exit 2; }
 done
 
 if [ "$host" = 1 ]; then

@@ -352,10 +352,12 @@ def index(results_dir):
             s = json.load(open(p))
         except ValueError:
             continue
+        if not isinstance(s, dict) or "meta" not in s or "results" not in s:
+            continue
         meta, res = s["meta"], s["results"]
         fls = list(meta["flavours"])
         head = []
-        for case in ("cpuid", "pio_user"):
+        for case in ("cpuid", "x2apic_self_ipi", "pio_user"):
             if case not in res:
                 continue
             vals = [res[case].get(fl, {}).get("figures", {}).get("reloads_per_exit") for fl in fls]

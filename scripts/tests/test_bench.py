@@ -96,6 +96,9 @@ class Summary(unittest.TestCase):
             with open(os.path.join(d, "run1", "summary.json"), "w") as f:
                 json.dump({"meta": self.META, "results": res}, f)
             os.makedirs(os.path.join(d, ".incomplete-bench.x"))
+            os.makedirs(os.path.join(d, "test-patched-1"))
+            with open(os.path.join(d, "test-patched-1", "summary.json"), "w") as f:
+                json.dump({"counts": {}}, f)
             br.index(d)
             br.index(d)
             text = open(os.path.join(d, "README.md")).read()
