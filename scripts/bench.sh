@@ -95,9 +95,23 @@ cleanup() {
 	fi
 	exit $rc
 }
+# killtree PID: PID and everything below it (the VM runner, QEMU, tools).
+killtree() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		killtree "$c"
+	done
+	kill -TERM "$1" 2>/dev/null || true
+}
+stop_children() {
+	local c
+	for c in $(pgrep -P $$); do
+		killtree "$c"
+	done
+}
 trap cleanup EXIT
-trap 'echo "error: bench interrupted" >&2; exit 130' INT
-trap 'echo "error: bench terminated" >&2; exit 143' TERM
+trap 'stop_children; echo "error: bench interrupted" >&2; exit 130' INT
+trap 'stop_children; echo "error: bench terminated" >&2; exit 143' TERM
 
 guest_script=$REPO/scripts/guest/bench-cases.sh
 start=$(date +%s)
@@ -110,10 +124,13 @@ for fl in "${flavours[@]}"; do
 	if [ "$host" = 1 ]; then
 		mkdir -p "$out/cases"
 		set +e
-		BENCH_OPTS=$bench_opts BENCH=$bench_bin KVMSWITCH=$BUILD/bpf/kvmswitch KVMEXITLAT=$BUILD/bpf/kvmexitlat \
-			PERF=perf sh "$guest_script" "$out/cases" "${cases[@]}" |
+		(BENCH_OPTS=$bench_opts BENCH=$bench_bin KVMSWITCH=$BUILD/bpf/kvmswitch \
+			KVMEXITLAT=$BUILD/bpf/kvmexitlat PERF=perf \
+			sh "$guest_script" "$out/cases" "${cases[@]}" |
 			sed -u "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /"
-		rc=${PIPESTATUS[0]}
+			exit "${PIPESTATUS[0]}") &
+		wait $!
+		rc=$?
 		set -e
 	else
 		cp "$guest_script" "$out/bench-cases.sh"
@@ -123,9 +140,11 @@ for fl in "${flavours[@]}"; do
 		cmd+=" PERF='/build/perf-root/ld.so --library-path /build/perf-root/lib /build/perf-root/perf'"
 		cmd+=" sh /out/bench-cases.sh /out/cases ${cases[*]}"
 		set +e
-		"$REPO/scripts/vm-run.sh" -q -f "$fl" -t $((120 + 180 * ${#cases[@]})) -o "$out" -- "$cmd" |
+		("$REPO/scripts/vm-run.sh" -q -f "$fl" -t $((120 + 180 * ${#cases[@]})) -o "$out" -- "$cmd" |
 			sed -u -n "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /p"
-		rc=${PIPESTATUS[0]}
+			exit "${PIPESTATUS[0]}") &
+		wait $!
+		rc=$?
 		set -e
 		case $rc in
 		0) ;;

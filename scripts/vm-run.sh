@@ -91,14 +91,22 @@ qemu=(qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none
 start=$(date +%s.%N)
 timeout --kill-after=10 "$timeout" "${qemu[@]}" < /dev/null > "$rundir/qemu.log" 2>&1 &
 qpid=$!
+# QEMU is a background job, so it does not get the terminal's SIGINT: stop
+# it whenever this script ends early.
+trap 'kill $qpid 2>/dev/null' EXIT
+trap 'echo "error: interrupted; guest stopped" >&2; exit 130' INT
+trap 'echo "error: terminated; guest stopped" >&2; exit 143' TERM
 if [ "$quiet" = 1 ]; then
 	tail -n +1 -F --pid=$qpid "$console" 2>/dev/null |
-		grep --line-buffered -E '^(ok |not ok |#|TAP|1\.\.|LAZYSWITCH|\[lazyswitch\])' || true
+		grep --line-buffered -E '^(ok |not ok |#|TAP|1\.\.|LAZYSWITCH|\[lazyswitch\])' &
 else
-	tail -n +1 -F --pid=$qpid "$console" 2>/dev/null || true
+	tail -n +1 -F --pid=$qpid "$console" 2>/dev/null &
 fi
+tpid=$!
 qrc=0
 wait $qpid || qrc=$?
+wait $tpid 2>/dev/null || true
+trap - EXIT
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 
 up=$(sed -n 's/^LAZYSWITCH-UP: \([0-9.]*\)s.*/\1/p' "$console" | head -1)
