@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "kvmexitlat.h"
 
 const volatile __u32 targ_tgid = 0;
@@ -19,11 +20,17 @@ struct start {
 	__u64 cyc;
 	__u32 cpu;
 	__u32 has_cyc;
+	__u32 valid;	/* an exit waits for its entry */
 	struct kl_key key;
 };
 
+/*
+ * Per thread, found once and reused: kvm_exit fills it in place and
+ * kvm_entry clears "valid" (no update/delete per exit).  LRU, so that
+ * threads that are gone make room.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct start);
@@ -84,33 +91,57 @@ static __always_inline bool read_cycles(__u64 *val)
 	return true;
 }
 
-SEC("tracepoint/kvm/kvm_exit")
-int handle_exit(struct trace_event_raw_kvm_exit *ctx)
+/* As kvm_exit's TP_fast_assign: vendor get_exit_info(), read with CO-RE. */
+static __always_inline __u32 exit_reason(struct kvm_vcpu *vcpu, __u32 isa)
+{
+	if (isa == 1) {		/* VMX */
+		struct vcpu_vmx *vmx = (void *)vcpu -
+			bpf_core_field_offset(struct vcpu_vmx, vcpu);
+
+		/* basic exit reason, drop the flags */
+		return BPF_CORE_READ(vmx, exit_reason.full) & 0xffff;
+	} else {
+		struct vcpu_svm *svm = (void *)vcpu -
+			bpf_core_field_offset(struct vcpu_svm, vcpu);
+
+		return BPF_CORE_READ(svm, vmcb, control.exit_code);
+	}
+}
+
+static const struct start zero_start;
+
+SEC("tp_btf/kvm_exit")
+int BPF_PROG(handle_exit, struct kvm_vcpu *kvcpu, __u32 isa)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = id;
-	__u32 vcpu = ctx->vcpu_id;
-	struct start st = {};
+	__u32 vcpu = kvcpu->vcpu_id;
+	struct start *st;
 
 	if (targ_tgid && tgid != targ_tgid)
 		return 0;
 	if (targ_vcpu != KL_ANY_VCPU && vcpu != targ_vcpu)
 		return 0;
-	st.key.tgid = tgid;
-	st.key.vcpu = targ_per_vcpu || targ_vcpu != KL_ANY_VCPU ? vcpu : KL_ANY_VCPU;
-	st.key.isa = ctx->isa;
-	st.key.reason = ctx->exit_reason;
-	if (st.key.isa == 1)
-		st.key.reason &= 0xffff;
-	st.cpu = bpf_get_smp_processor_id();
-	st.has_cyc = read_cycles(&st.cyc);
-	st.ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&starts, &tid, &st, BPF_ANY);
+	st = bpf_map_lookup_elem(&starts, &tid);
+	if (!st) {
+		bpf_map_update_elem(&starts, &tid, &zero_start, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&starts, &tid);
+		if (!st)
+			return 0;
+	}
+	st->key.tgid = tgid;
+	st->key.vcpu = targ_per_vcpu || targ_vcpu != KL_ANY_VCPU ? vcpu : KL_ANY_VCPU;
+	st->key.isa = isa;
+	st->key.reason = exit_reason(kvcpu, isa);
+	st->cpu = bpf_get_smp_processor_id();
+	st->has_cyc = read_cycles(&st->cyc);
+	st->ts = bpf_ktime_get_ns();
+	st->valid = 1;
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_entry")
-int handle_entry(struct trace_event_raw_kvm_entry *ctx)
+SEC("tp_btf/kvm_entry")
+int BPF_PROG(handle_entry)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 now = bpf_ktime_get_ns(), cyc = 0, delta;
@@ -119,8 +150,9 @@ int handle_entry(struct trace_event_raw_kvm_entry *ctx)
 	bool has_cyc;
 
 	st = bpf_map_lookup_elem(&starts, &tid);
-	if (!st)
+	if (!st || !st->valid)
 		return 0;
+	st->valid = 0;
 	has_cyc = st->has_cyc && st->cpu == bpf_get_smp_processor_id() &&
 		  read_cycles(&cyc) && cyc >= st->cyc;
 
@@ -129,7 +161,7 @@ int handle_entry(struct trace_event_raw_kvm_entry *ctx)
 		bpf_map_update_elem(&hists, &st->key, &zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&hists, &st->key);
 		if (!h)
-			goto out;
+			return 0;
 		bpf_get_current_comm(h->comm, sizeof(h->comm));
 	}
 	delta = now - st->ts;
@@ -142,8 +174,6 @@ int handle_entry(struct trace_event_raw_kvm_entry *ctx)
 		__sync_fetch_and_add(&h->cyc_sum, delta);
 		__sync_fetch_and_add(&h->cycles[slot_of(delta)], 1);
 	}
-out:
-	bpf_map_delete_elem(&starts, &tid);
 	return 0;
 }
 

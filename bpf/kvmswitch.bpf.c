@@ -26,9 +26,16 @@ const volatile bool targ_host_pku = false;
 /* Per thread: where a vCPU thread is in KVM_RUN. */
 enum { TS_USER, TS_GUEST, TS_KVM };
 
+/*
+ * One lookup per event: the thread's state is found once and changed in
+ * place (an update of an LRU hash element allocates a new one), and
+ * wanted() is decided when the thread is first seen.
+ */
 struct tstate {
 	__u32 state;
 	__u32 vcpu;
+	__u32 tgid;	/* a recycled tid is a new thread */
+	__u32 wanted;
 };
 
 struct pcpu {
@@ -104,11 +111,22 @@ static __always_inline __u32 key_vcpu(__u32 vcpu)
 	return targ_per_vcpu || targ_vcpu != KS_ANY_VCPU ? vcpu : KS_ANY_VCPU;
 }
 
-static __always_inline void set_tstate(__u32 tid, __u32 state, __u32 vcpu)
+static __always_inline struct tstate *set_tstate(__u32 tgid, __u32 tid,
+						 __u32 state, __u32 vcpu)
 {
-	struct tstate ts = { .state = state, .vcpu = vcpu };
+	struct tstate *ts = bpf_map_lookup_elem(&tstates, &tid);
+	struct tstate nts;
 
-	bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
+	if (ts && ts->vcpu == vcpu && ts->tgid == tgid) {
+		ts->state = state;
+		return ts;
+	}
+	nts.state = state;
+	nts.vcpu = vcpu;
+	nts.tgid = tgid;
+	nts.wanted = wanted(tgid, vcpu);
+	bpf_map_update_elem(&tstates, &tid, &nts, BPF_ANY);
+	return bpf_map_lookup_elem(&tstates, &tid);
 }
 
 static __always_inline struct ks_vm_val *get_vm(__u32 tgid, __u32 vcpu)
@@ -144,18 +162,20 @@ static __always_inline void count_msr(__u32 tgid, __u32 vcpu, __u32 msr,
 	__sync_fetch_and_add(cnt, 1);
 }
 
-static __always_inline void count_switch(__u32 vcpu, int reg, bool guest,
-					 bool written)
+static __always_inline struct ks_vm_val *switch_vm(__u32 vcpu)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 dir = guest;
-	struct ks_vm_val *vm;
 
 	if (!wanted(tgid, vcpu))
-		return;
-	vm = get_vm(tgid, vcpu);
-	if (!vm)
-		return;
+		return NULL;
+	return get_vm(tgid, vcpu);
+}
+
+static __always_inline void count_switch(struct ks_vm_val *vm, int reg,
+					 bool guest, bool written)
+{
+	__u64 dir = guest;
+
 	/*
 	 * A bool read from a tracepoint is a byte to the verifier; bound the
 	 * index where the compiler can't assume it is already 0 or 1.
@@ -166,27 +186,47 @@ static __always_inline void count_switch(__u32 vcpu, int reg, bool guest,
 		__sync_fetch_and_add(&vm->sw_written[reg][dir], 1);
 }
 
-SEC("tracepoint/kvm/kvm_exit")
-int handle_exit(struct trace_event_raw_kvm_exit *ctx)
+/*
+ * The exit reason as kvm_exit's TP_fast_assign gets it from the vendor
+ * get_exit_info(): the VMCB's exit code (SVM) or vmx->exit_reason (VMX).
+ * Read here with CO-RE so that kvm_exit can be a raw BTF tracepoint.
+ */
+static __always_inline __u32 exit_reason(struct kvm_vcpu *vcpu, __u32 isa)
+{
+	if (isa == KS_ISA_VMX) {
+		struct vcpu_vmx *vmx = (void *)vcpu -
+			bpf_core_field_offset(struct vcpu_vmx, vcpu);
+
+		/* basic exit reason, drop the flags */
+		return BPF_CORE_READ(vmx, exit_reason.full) & 0xffff;
+	} else {
+		struct vcpu_svm *svm = (void *)vcpu -
+			bpf_core_field_offset(struct vcpu_svm, vcpu);
+
+		return BPF_CORE_READ(svm, vmcb, control.exit_code);
+	}
+}
+
+SEC("tp_btf/kvm_exit")
+int BPF_PROG(handle_exit, struct kvm_vcpu *kvcpu, __u32 isa)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = id;
-	__u32 vcpu = ctx->vcpu_id;
+	__u32 vcpu = kvcpu->vcpu_id;
 	struct ks_exit_key key = {};
 	struct ks_exit_val *val;
 	struct ks_vm_val *vm;
+	struct tstate *ts;
 	struct pcpu *p;
 
-	set_tstate(tid, TS_KVM, vcpu);
-	if (!wanted(tgid, vcpu))
+	ts = set_tstate(tgid, tid, TS_KVM, vcpu);
+	if (!ts || !ts->wanted)
 		return 0;
 
 	key.tgid = tgid;
 	key.vcpu = key_vcpu(vcpu);
-	key.isa = ctx->isa;
-	key.reason = ctx->exit_reason;
-	if (key.isa == KS_ISA_VMX)
-		key.reason &= 0xffff;	/* basic exit reason, drop the flags */
+	key.isa = isa;
+	key.reason = exit_reason(kvcpu, isa);
 
 	val = bpf_map_lookup_elem(&exits, &key);
 	if (!val) {
@@ -209,20 +249,21 @@ int handle_exit(struct trace_event_raw_kvm_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_entry")
-int handle_entry(struct trace_event_raw_kvm_entry *ctx)
+SEC("tp_btf/kvm_entry")
+int BPF_PROG(handle_entry, struct kvm_vcpu *kvcpu)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = id;
-	__u32 vcpu = ctx->vcpu_id;
+	__u32 vcpu = kvcpu->vcpu_id;
 	struct ks_vm_val *vm;
+	struct tstate *ts;
 	struct pcpu *p;
 
-	set_tstate(tid, TS_GUEST, vcpu);
+	ts = set_tstate(tgid, tid, TS_GUEST, vcpu);
 	p = this_pcpu();
 	if (p)
 		p->have_exit = 0;
-	if (!wanted(tgid, vcpu))
+	if (!ts || !ts->wanted)
 		return 0;
 	vm = get_vm(tgid, vcpu);
 	if (vm)
@@ -230,8 +271,8 @@ int handle_entry(struct trace_event_raw_kvm_entry *ctx)
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_userspace_exit")
-int handle_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
+SEC("tp_btf/kvm_userspace_exit")
+int BPF_PROG(handle_userspace_exit)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = id;
@@ -239,10 +280,13 @@ int handle_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 	__u32 vcpu = ts ? ts->vcpu : KS_ANY_VCPU;
 	struct ks_vm_val *vm;
 
-	if (ts)
+	if (ts) {
 		ts->state = TS_USER;
-	if (!wanted(tgid, vcpu))
+		if (!ts->wanted)
+			return 0;
+	} else if (!wanted(tgid, vcpu)) {
 		return 0;
+	}
 	vm = get_vm(tgid, vcpu);
 	if (vm)
 		__sync_fetch_and_add(&vm->kvm_runs, 1);
@@ -253,7 +297,9 @@ int handle_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 SEC("fentry/kvm_arch_vcpu_ioctl_run")
 int BPF_PROG(run_enter, struct kvm_vcpu *vcpu)
 {
-	set_tstate((__u32)bpf_get_current_pid_tgid(), TS_KVM, vcpu->vcpu_id);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	set_tstate(id >> 32, (__u32)id, TS_KVM, vcpu->vcpu_id);
 	return 0;
 }
 
@@ -382,16 +428,24 @@ static __always_inline void msr_access(__u32 msr, int failed, bool write)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = id;
-	struct tstate *ts = bpf_map_lookup_elem(&tstates, &tid);
-	__u32 vcpu = ts ? ts->vcpu : KS_ANY_VCPU;
 	struct pcpu *p = this_pcpu();
-	__u32 kind;
+	struct tstate *ts;
+	__u32 vcpu, kind;
 
 	if (!p)
 		return;
 	if (write && targ_fallback_xf && p->xsave_dir && msr == MSR_IA32_XSS &&
 	    !failed)
 		p->xss_written = 1;
+
+	/*
+	 * write_msr fires for every WRMSR in the kernel: drop other
+	 * processes' before the thread lookup.
+	 */
+	if (targ_tgid && tgid != targ_tgid)
+		return;
+	ts = bpf_map_lookup_elem(&tstates, &tid);
+	vcpu = ts ? ts->vcpu : KS_ANY_VCPU;
 
 	/* Only KVM's own context: vCPU threads and the KVM windows. */
 	if (!ts && !p->uret_depth && !p->loadput_depth)
@@ -421,36 +475,40 @@ static __always_inline void msr_access(__u32 msr, int failed, bool write)
 	}
 }
 
-SEC("tracepoint/msr/write_msr")
-int handle_write_msr(struct trace_event_raw_msr_trace_class *ctx)
+SEC("tp_btf/write_msr")
+int BPF_PROG(handle_write_msr, unsigned int msr, __u64 val, int failed)
 {
-	msr_access(ctx->msr, ctx->failed, true);
+	msr_access(msr, failed, true);
 	return 0;
 }
 
-SEC("tracepoint/msr/read_msr")
-int handle_read_msr(struct trace_event_raw_msr_trace_class *ctx)
+SEC("tp_btf/read_msr")
+int BPF_PROG(handle_read_msr, unsigned int msr, __u64 val, int failed)
 {
-	msr_access(ctx->msr, ctx->failed, false);
+	msr_access(msr, failed, false);
 	return 0;
 }
 
 /* The series' tracepoints. */
-SEC("tracepoint/kvm/kvm_xfeatures_switch")
-int handle_xfeatures(struct trace_event_raw_kvm_xfeatures_switch *ctx)
+SEC("tp_btf/kvm_xfeatures_switch")
+int BPF_PROG(handle_xfeatures, struct kvm_vcpu *kvcpu, bool guest, __u8 written)
 {
-	bool guest = ctx->guest;
-	__u8 written = ctx->written;
+	struct ks_vm_val *vm = switch_vm(kvcpu->vcpu_id);
 
-	count_switch(ctx->vcpu_id, KS_XCR0, guest, written & 1);
-	count_switch(ctx->vcpu_id, KS_XSS, guest, written & 2);
+	if (!vm)
+		return 0;
+	count_switch(vm, KS_XCR0, guest, written & 1);
+	count_switch(vm, KS_XSS, guest, written & 2);
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_pkru_switch")
-int handle_pkru(struct trace_event_raw_kvm_pkru_switch *ctx)
+SEC("tp_btf/kvm_pkru_switch")
+int BPF_PROG(handle_pkru, struct kvm_vcpu *kvcpu, bool guest, bool written)
 {
-	count_switch(ctx->vcpu_id, KS_PKRU, ctx->guest, ctx->written);
+	struct ks_vm_val *vm = switch_vm(kvcpu->vcpu_id);
+
+	if (vm)
+		count_switch(vm, KS_PKRU, guest, written);
 	return 0;
 }
 
@@ -465,17 +523,17 @@ static __always_inline void uret_tp(__u32 msr, __u32 kind)
 		count_msr(tgid, vcpu, msr, kind);
 }
 
-SEC("tracepoint/kvm/kvm_uret_msr_set")
-int handle_uret_set(struct trace_event_raw_kvm_uret_msr_set *ctx)
+SEC("tp_btf/kvm_uret_msr_set")
+int BPF_PROG(handle_uret_set, unsigned int slot, __u32 msr)
 {
-	uret_tp(ctx->msr, KS_URET_SET);
+	uret_tp(msr, KS_URET_SET);
 	return 0;
 }
 
-SEC("tracepoint/kvm/kvm_uret_msr_restore")
-int handle_uret_restore(struct trace_event_raw_kvm_uret_msr_restore *ctx)
+SEC("tp_btf/kvm_uret_msr_restore")
+int BPF_PROG(handle_uret_restore, unsigned int slot, __u32 msr)
 {
-	uret_tp(ctx->msr, KS_URET_RESTORE);
+	uret_tp(msr, KS_URET_RESTORE);
 	return 0;
 }
 
@@ -512,6 +570,7 @@ static __always_inline void xsave_enter(struct kvm_vcpu *vcpu, __u32 dir)
 static __always_inline void xsave_exit(struct kvm_vcpu *vcpu, bool guest)
 {
 	struct pcpu *p = this_pcpu();
+	struct ks_vm_val *vm;
 	bool pkru_written;
 
 	if (!p || !p->xsave_dir)
@@ -525,9 +584,12 @@ static __always_inline void xsave_exit(struct kvm_vcpu *vcpu, bool guest)
 		pkru_written = pkru_switched(vcpu) &&
 			       vcpu->arch.pkru != vcpu->arch.host_pkru;
 
-	count_switch(vcpu->vcpu_id, KS_XCR0, guest, p->xcr0_written);
-	count_switch(vcpu->vcpu_id, KS_XSS, guest, p->xss_written);
-	count_switch(vcpu->vcpu_id, KS_PKRU, guest, pkru_written);
+	vm = switch_vm(vcpu->vcpu_id);
+	if (!vm)
+		return;
+	count_switch(vm, KS_XCR0, guest, p->xcr0_written);
+	count_switch(vm, KS_XSS, guest, p->xss_written);
+	count_switch(vm, KS_PKRU, guest, pkru_written);
 }
 
 SEC("fentry/kvm_load_guest_xsave_state")
