@@ -57,11 +57,13 @@ class Figures(unittest.TestCase):
         finally:
             os.unlink(f.name)
 
-    def test_histogram_median(self):
-        b = [{"lo": 0, "hi": 1, "count": 1}, {"lo": 2, "hi": 3, "count": 5},
-             {"lo": 4, "hi": 7, "count": 1}]
-        self.assertEqual(br.hist_percentile(b, 0.5), 2.5)
-        self.assertIsNone(br.hist_percentile([], 0.5))
+    def test_exit_latency_mean_is_weighted_over_the_benchmark_vm(self):
+        doc = {"hists": [
+            {"comm": "lazyswitch_benc", "name": "CPUID", "count": 3, "avg_ns": 100.0},
+            {"comm": "lazyswitch_benc", "name": "INTR", "count": 1, "avg_ns": 500.0},
+            {"comm": "qemu", "name": "HLT", "count": 9, "avg_ns": 1e9}]}
+        self.assertEqual(br.kvmexitlat_figures(doc), {"exit_ns_mean": 200.0})
+        self.assertEqual(br.kvmexitlat_figures({"hists": []}), {})
 
 
 class Summary(unittest.TestCase):
