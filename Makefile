@@ -52,7 +52,7 @@ unit:
 
 # The BPF tools, built once for both kernels (CO-RE).
 tools: deps
-	@$(MAKE) -s --no-print-directory -C bpf OUTPUT=$(BUILD)/bpf
+	@$(MAKE) -s --no-print-directory -C bpf OUTPUT=$(BUILD)/bpf VMLINUX=$(BUILD)/patched/obj/vmlinux
 
 bench: build tools
 	@scripts/bench-prep.sh

@@ -10,7 +10,7 @@ res=$BUILD/bench-smoke
 rm -rf "$res"
 mkdir -p "$res"
 echo "TAP version 13"
-echo "1..4"
+echo "1..5"
 "$REPO/scripts/bench-prep.sh" >&2 && RESULTS_DIR=$res CASES=$case "$REPO/scripts/bench.sh" >&2
 rc=$?
 run=$(find "$res" -mindepth 1 -maxdepth 1 -type d ! -name '.*' | head -1)
@@ -23,3 +23,23 @@ ok "3 meta.json names both kernels and the accelerator" \
 	'[ -n "$run" ] && python3 -c "import json,sys; m=json.load(open(sys.argv[1])); assert set(m[\"flavours\"])=={\"baseline\",\"patched\"} and m[\"accel\"] and all(v[\"kernel\"] for v in m[\"flavours\"].values())" "$run/meta.json"'
 ok "4 flame graphs (html, svg, folded) for both kernels and a differential svg, none over 2 MB" \
 	'[ -n "$run" ] && for f in baseline.html patched.html baseline.svg patched.svg baseline.folded patched.folded diff.svg; do [ -s "$run/$case/$f" ] || exit 1; done && [ -z "$(find "$run" -size +2M)" ]'
+
+# A guest that dies mid-run (here: powers off during calibration) must end
+# the run with one error line and leave no run directory.
+fake=$(mktemp -d "$BUILD/bench-smoke-fake.XXXXXX")
+trap 'rm -rf "$fake"' EXIT
+for fl in $FLAVOURS; do
+	mkdir -p "$fake/$fl/selftests/bench"
+	ln "$BUILD/$fl/bzImage" "$fake/$fl/bzImage"
+	printf '#!/bin/sh\n[ "$1" = -l ] && { echo "cpuid x"; exit 0; }\npoweroff -f\n' \
+		> "$fake/$fl/selftests/bench/lazyswitch_bench"
+	chmod +x "$fake/$fl/selftests/bench/lazyswitch_bench"
+done
+ln "$BUILD/initramfs.cpio.gz" "$fake/initramfs.cpio.gz"
+cp -al "$BUILD/bpf" "$BUILD/perf-root" "$BUILD/flamegraph" "$fake/"
+mkdir -p "$res/died"
+err=$(BUILD_DIR=$fake RESULTS_DIR=$res/died CASES=cpuid "$REPO/scripts/bench.sh" 2>&1 >/dev/null)
+drc=$?
+echo "$err" | sed 's/^/# /'
+ok "5 a guest that dies mid-run fails the run with one error line and no run directory" \
+	'[ "$drc" -ne 0 ] && [ "$(echo "$err" | grep -c "^error:")" -eq 1 ] && echo "$err" | grep -q "died mid-run" && [ -z "$(ls -A "$res/died")" ]'

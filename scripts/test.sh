@@ -38,7 +38,8 @@ tap() {
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 }
 
-tap "BPF tools: unit tests" make -s --no-print-directory -C "$REPO/bpf" OUTPUT="$BUILD/bpf" check
+tap "BPF tools: unit tests" make -s --no-print-directory -C "$REPO/bpf" OUTPUT="$BUILD/bpf" \
+	VMLINUX="$BUILD/patched/obj/vmlinux" check
 
 for run in "$@"; do
 	flavour=${run%%:*}

@@ -19,7 +19,9 @@ build=${BUILD:-${BUILD_DIR:-$repo/build}}
 out=$build/bpf
 run=$build/vm/bpf-$flavour
 
-make -s -C "$repo/bpf" OUTPUT="$out" all workload
+# The kernel whose BTF and selftest library the tools and workload use.
+make -s -C "$repo/bpf" OUTPUT="$out" VMLINUX="$build/patched/obj/vmlinux" \
+	KTREE="$build/patched/src" KHDR="$build/patched/obj/usr/include" all workload
 rm -rf "$run"
 mkdir -p "$run"
 cp "$here/guest-test.sh" "$run/"

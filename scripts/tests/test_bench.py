@@ -196,6 +196,17 @@ class BenchRefusals(unittest.TestCase):
         os.unlink(os.path.join(self.build, "patched", "bzImage"))
         self.assert_refused(self.bench(), "no patched kernel", 1)
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to mount a small tmpfs")
+    def test_no_space(self):
+        os.makedirs(self.results)
+        r = run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", self.results])
+        if r.returncode != 0:
+            self.skipTest("cannot mount tmpfs: " + r.stderr.strip())
+        try:
+            self.assert_refused(self.bench(), "no space: less than 50 MiB free", 1)
+        finally:
+            run(["umount", self.results])
+
     def test_bad_accel_and_host(self):
         self.assert_refused(self.bench(ACCEL="xen"), "ACCEL must be", 2)
         self.assert_refused(self.bench(HOST="yes"), "HOST must be 0 or 1", 2)
