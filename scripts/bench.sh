@@ -140,7 +140,8 @@ for fl in "${flavours[@]}"; do
 		cmd+=" PERF='/build/perf-root/ld.so --library-path /build/perf-root/lib /build/perf-root/perf'"
 		cmd+=" sh /out/bench-cases.sh /out/cases ${cases[*]}"
 		set +e
-		("$REPO/scripts/vm-run.sh" -q -f "$fl" -t $((120 + 180 * ${#cases[@]})) -o "$out" -- "$cmd" |
+		# vm-run.sh's own error lines go to a file: this script says one.
+		("$REPO/scripts/vm-run.sh" -q -f "$fl" -t $((120 + 180 * ${#cases[@]})) -o "$out" -- "$cmd" 2> "$work/vm-run-$fl.err" |
 			sed -u -n "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /p"
 			exit "${PIPESTATUS[0]}") &
 		wait $!
@@ -151,7 +152,7 @@ for fl in "${flavours[@]}"; do
 		124) die "bench: the $fl guest timed out (console: $BUILD/aborted/bench-$stamp/$fl/console.log)" ;;
 		125) die "bench: the $fl guest died mid-run (console: $BUILD/aborted/bench-$stamp/$fl/console.log)" ;;
 		126) die "bench: the $fl kernel reported BUG/WARNING/Oops/panic (console: $BUILD/aborted/bench-$stamp/$fl/console.log)" ;;
-		*) die "bench: the $fl run failed with status $rc (console: $BUILD/aborted/bench-$stamp/$fl/console.log)" ;;
+		*) die "bench: the $fl run failed with status $rc: $(sed -n 's/^error: //p' "$work/vm-run-$fl.err" | head -1)" ;;
 		esac
 	fi
 	[ "$rc" -eq 0 ] || die "bench: the $fl run failed with status $rc"

@@ -16,6 +16,7 @@ baseline|patched) ;;
 *) echo "usage: $0 baseline|patched" >&2; exit 2 ;;
 esac
 build=${BUILD:-${BUILD_DIR:-$repo/build}}
+export BUILD_DIR=$build
 out=$build/bpf
 run=$build/vm/bpf-$flavour
 
