@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "kvm_exit_reason.bpf.h"
 #include "kvmexitlat.h"
 
 const volatile __u32 targ_tgid = 0;
@@ -89,23 +90,6 @@ static __always_inline bool read_cycles(__u64 *val)
 		return false;
 	*val = v.counter;
 	return true;
-}
-
-/* As kvm_exit's TP_fast_assign: vendor get_exit_info(), read with CO-RE. */
-static __always_inline __u32 exit_reason(struct kvm_vcpu *vcpu, __u32 isa)
-{
-	if (isa == 1) {		/* VMX */
-		struct vcpu_vmx *vmx = (void *)vcpu -
-			bpf_core_field_offset(struct vcpu_vmx, vcpu);
-
-		/* basic exit reason, drop the flags */
-		return BPF_CORE_READ(vmx, exit_reason.full) & 0xffff;
-	} else {
-		struct vcpu_svm *svm = (void *)vcpu -
-			bpf_core_field_offset(struct vcpu_svm, vcpu);
-
-		return BPF_CORE_READ(svm, vmcb, control.exit_code);
-	}
 }
 
 static const struct start zero_start;

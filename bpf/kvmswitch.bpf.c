@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "kvm_exit_reason.bpf.h"
 #include "kvmswitch.h"
 
 #define MSR_IA32_XSS		0xda0
@@ -184,27 +185,6 @@ static __always_inline void count_switch(struct ks_vm_val *vm, int reg,
 	__sync_fetch_and_add(&vm->sw_events[reg][dir], 1);
 	if (written)
 		__sync_fetch_and_add(&vm->sw_written[reg][dir], 1);
-}
-
-/*
- * The exit reason as kvm_exit's TP_fast_assign gets it from the vendor
- * get_exit_info(): the VMCB's exit code (SVM) or vmx->exit_reason (VMX).
- * Read here with CO-RE so that kvm_exit can be a raw BTF tracepoint.
- */
-static __always_inline __u32 exit_reason(struct kvm_vcpu *vcpu, __u32 isa)
-{
-	if (isa == KS_ISA_VMX) {
-		struct vcpu_vmx *vmx = (void *)vcpu -
-			bpf_core_field_offset(struct vcpu_vmx, vcpu);
-
-		/* basic exit reason, drop the flags */
-		return BPF_CORE_READ(vmx, exit_reason.full) & 0xffff;
-	} else {
-		struct vcpu_svm *svm = (void *)vcpu -
-			bpf_core_field_offset(struct vcpu_svm, vcpu);
-
-		return BPF_CORE_READ(svm, vmcb, control.exit_code);
-	}
 }
 
 SEC("tp_btf/kvm_exit")

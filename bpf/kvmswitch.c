@@ -74,7 +74,6 @@ static const struct argp_option opts[] = {
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	static int pos;
-	char *end;
 	long v;
 
 	switch (key) {
@@ -85,22 +84,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.verbose = true;
 		break;
 	case 'p':
-		errno = 0;
-		v = strtol(arg, &end, 10);
-		if (errno || *end || v <= 0 || v > 0x7fffffff) {
-			fprintf(stderr, "kvmswitch: error: invalid pid '%s'\n", arg);
-			exit(2);
-		}
-		env.pid = v;
+		env.pid = parse_pid("kvmswitch", arg);
 		break;
 	case OPT_VCPU:
-		errno = 0;
-		v = strtol(arg, &end, 10);
-		if (errno || *end || v < 0 || v >= 0xffffffffL) {
-			fprintf(stderr, "kvmswitch: error: invalid vcpu '%s'\n", arg);
-			exit(2);
-		}
-		env.vcpu = v;
+		env.vcpu = parse_vcpu("kvmswitch", arg);
 		break;
 	case OPT_PER_VCPU:
 		env.per_vcpu = true;
@@ -250,26 +237,8 @@ int main(int argc, char **argv)
 		return 1;
 	info = env.json ? stderr : stdout;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "kvmswitch: error: must be run as root "
-			"(loads BPF programs)\n");
+	if (check_target("kvmswitch", env.pid))
 		return 1;
-	}
-	if (env.pid) {
-		int r = pid_is_vm("/proc", env.pid);
-
-		if (r < 0) {
-			fprintf(stderr, "kvmswitch: error: no process with pid %d\n",
-				env.pid);
-			return 1;
-		}
-		if (r == 0) {
-			fprintf(stderr, "kvmswitch: error: pid %d is not a KVM VM "
-				"(no anon_inode:kvm-vm in /proc/%d/fd)\n",
-				env.pid, env.pid);
-			return 1;
-		}
-	}
 
 	set_libbpf_verbose(env.verbose);
 	if (kbtf_open("kvmswitch"))

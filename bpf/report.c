@@ -467,3 +467,55 @@ int pid_is_vm(const char *procfs, int pid)
 	closedir(dir);
 	return found;
 }
+
+int parse_pid(const char *tool, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || v <= 0 || v > 0x7fffffff) {
+		fprintf(stderr, "%s: error: invalid pid '%s'\n", tool, arg);
+		exit(2);
+	}
+	return v;
+}
+
+long parse_vcpu(const char *tool, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || v < 0 || v >= 0xffffffffL) {
+		fprintf(stderr, "%s: error: invalid vcpu '%s'\n", tool, arg);
+		exit(2);
+	}
+	return v;
+}
+
+int check_target(const char *tool, int pid)
+{
+	int r;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: error: must be run as root "
+			"(loads BPF programs)\n", tool);
+		return 1;
+	}
+	if (!pid)
+		return 0;
+	r = pid_is_vm("/proc", pid);
+	if (r < 0) {
+		fprintf(stderr, "%s: error: no process with pid %d\n", tool, pid);
+		return 1;
+	}
+	if (r == 0) {
+		fprintf(stderr, "%s: error: pid %d is not a KVM VM "
+			"(no anon_inode:kvm-vm in /proc/%d/fd)\n", tool, pid, pid);
+		return 1;
+	}
+	return 0;
+}

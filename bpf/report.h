@@ -79,5 +79,13 @@ long parse_seconds(const char *arg);
  * if the process does not exist or can't be inspected.
  */
 int pid_is_vm(const char *procfs, int pid);
+/* -p and --vcpu values: exit 2 with one "@tool: error:" line if invalid. */
+int parse_pid(const char *tool, const char *arg);
+long parse_vcpu(const char *tool, const char *arg);
+/*
+ * Root, and (if @pid) a live process with a KVM VM: 0, or 1 after one
+ * "@tool: error:" line.
+ */
+int check_target(const char *tool, int pid);
 
 #endif /* __REPORT_H */
