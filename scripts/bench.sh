@@ -50,12 +50,13 @@ for c in "${cases[@]}"; do
 		{ echo "error: unknown case '$c' (known: ${known% })" >&2; exit 2; }
 done
 
+# The machine's CPU names the run (under TCG the emulated one is in meta.json).
+cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//')
 if [ "$host" = 1 ]; then
 	accel=host
 	flavours=(host)
 	[ "$(id -u)" -eq 0 ] || die "HOST=1 needs root (BPF tools and perf)"
 	[ -w /dev/kvm ] || die "HOST=1 needs /dev/kvm on the running kernel"
-	cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//')
 else
 	accel=$(resolve_accel)
 	flavours=($FLAVOURS)
@@ -63,7 +64,6 @@ else
 		[ -f "$BUILD/$fl/bzImage" ] || die "no $fl kernel (run 'make build')"
 		[ -x "$BUILD/$fl/$bench_rel" ] || die "missing $BUILD/$fl/$bench_rel (run 'make build')"
 	done
-	cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//')
 fi
 
 # perf.data stays in build/; results/ gets only the small products.

@@ -22,18 +22,18 @@ BENCH_COMM = "lazyswitch_benc"      # the comm (15 chars) of lazyswitch_bench
 PERF_SCRIPTS = "/usr/lib/perf-core/scripts/python"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# (key, label, where it comes from, unit, decimals)
+# (key, label with its unit, decimals); summary.md says where each comes from
 FIGURES = [
-    ("exits_per_iter", "exits/iter", "bench", 3),
-    ("ns_per_iter", "ns/iter", "bench", 0),
-    ("cycles_per_iter", "cycles/iter", "bench", 0),
-    ("xfeature_writes_per_exit", "XCR0+XSS writes/exit", "kvmswitch", 3),
-    ("pkru_writes_per_exit", "PKRU writes/exit", "kvmswitch", 3),
-    ("msr_writes_per_exit", "MSR writes/exit", "kvmswitch", 3),
-    ("uret_restores_per_exit", "uret restores/exit", "kvmswitch", 3),
-    ("reloads_per_exit", "reloads/exit", "kvmswitch", 3),
-    ("reloads_per_kvm_run", "reloads/KVM_RUN", "kvmswitch", 3),
-    ("exit_ns_mean", "exit->entry ns mean", "kvmexitlat", 0),
+    ("exits_per_iter", "exits/iter", 3),
+    ("ns_per_iter", "ns/iter", 0),
+    ("cycles_per_iter", "cycles/iter", 0),
+    ("xfeature_writes_per_exit", "XCR0+XSS writes/exit", 3),
+    ("pkru_writes_per_exit", "PKRU writes/exit", 3),
+    ("msr_writes_per_exit", "MSR writes/exit", 3),
+    ("uret_restores_per_exit", "uret restores/exit", 3),
+    ("reloads_per_exit", "reloads/exit", 3),
+    ("reloads_per_kvm_run", "reloads/KVM_RUN", 3),
+    ("exit_ns_mean", "exit->entry ns mean", 0),
 ]
 
 
@@ -285,7 +285,7 @@ def summary_md(meta, flavours, cases, results):
     lines.append("")
     figs = FIGURES
     head = ["case"]
-    for _, label, _, _ in figs:
+    for _, label, _ in figs:
         if len(flavours) == 2:
             head += [f"{label} {flavours[0]}", f"{flavours[1]}", "ratio"]
         else:
@@ -294,7 +294,7 @@ def summary_md(meta, flavours, cases, results):
     lines.append("|" + "---|" * len(head))
     for case in cases:
         row = [case]
-        for key, _, _, dec in figs:
+        for key, _, dec in figs:
             vals = []
             for fl in flavours:
                 e = results[case][fl]

@@ -28,9 +28,9 @@ tap() {
 	out=$("$@" 2>&1)
 	rc=$?
 	echo "$out"
-	p=$(grep -cE '^ok [0-9]+' <<< "$out" | head -1)
-	s=$(grep -cE '^ok [0-9]+.*# *SKIP' <<< "$out" | head -1)
-	f=$(grep -cE '^not ok [0-9]+' <<< "$out" | head -1)
+	p=$(grep -cE '^ok [0-9]+' <<< "$out")
+	s=$(grep -cE '^ok [0-9]+.*# *SKIP' <<< "$out")
+	f=$(grep -cE '^not ok [0-9]+' <<< "$out")
 	p=$((p - s))
 	# A command that failed without saying which test failed is one failure.
 	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
