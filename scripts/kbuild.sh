@@ -18,6 +18,7 @@ fdir=$BUILD/$flavour
 tree=$fdir/src
 obj=$fdir/obj
 frag=$REPO/kernel.config
+kernel_lock
 [ -f "$fdir/applied.sha" ] || die "$flavour tree is not prepared (run scripts/tree.sh $flavour)"
 mkdir -p "$obj"
 

@@ -31,6 +31,17 @@ check_flavour() {
 	esac
 }
 
+# kernel_lock: hold $BUILD/.kernel.lock until this script exits, so only
+# one process prepares or builds a kernel tree at a time (2 cores).
+kernel_lock() {
+	mkdir -p "$BUILD"
+	exec 9>"$BUILD/.kernel.lock"
+	if ! flock -n 9; then
+		stage "waiting for another kernel build to finish"
+		flock 9
+	fi
+}
+
 nproc_build() {
 	echo $(($(nproc) + 1))
 }

@@ -11,6 +11,7 @@ set -euo pipefail
 flavour=${1:-}
 check_flavour "$flavour"
 need quilt quilt
+kernel_lock
 
 # --- the pristine source --------------------------------------------------
 makefile_version() {
