@@ -33,15 +33,24 @@ kmake() {
 		-j"$(nproc_build)" "$@"
 }
 
-cfg_id=$( (cat "$frag" "$fdir/src.id") | sha256sum | cut -d' ' -f1)
+# The debug flavour: the same config, then kernel-debug.config on top.
+frags=$frag
+[ "$flavour" != debug ] || frags="$frag $REPO/kernel-debug.config"
+cfg_id=$( (cat $frags "$fdir/src.id") | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$obj/.lazyswitch-config" 2>/dev/null)" != "$cfg_id" ]; then
-	stage "$flavour: configuring (allnoconfig + kernel.config)"
+	stage "$flavour: configuring (allnoconfig + $(basename -a $frags | paste -sd+))"
 	rm -f "$obj/.lazyswitch-config"
 	kmake -s KCONFIG_ALLCONFIG="$frag" allnoconfig >/dev/null ||
 		die "$flavour: allnoconfig failed"
-	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$frag" | while read -r l; do
+	if [ "$flavour" = debug ]; then
+		# olddefconfig keeps what allnoconfig chose, so options that
+		# CONFIG_EXPERT makes visible are not switched off.
+		cat "$REPO/kernel-debug.config" >> "$obj/.config"
+		kmake -s olddefconfig >/dev/null 2>&1 || die "$flavour: olddefconfig failed"
+	fi
+	missing=$(cat $frags | grep -E '^CONFIG_[A-Z0-9_]+=' | while read -r l; do
 		grep -qx "$l" "$obj/.config" || echo "${l%%=*}"; done)
-	[ -z "$missing" ] || die "kernel.config options not satisfied: $(echo $missing)"
+	[ -z "$missing" ] || die "$flavour: config options not satisfied: $(echo $missing)"
 	echo "$cfg_id" > "$obj/.lazyswitch-config"
 fi
 

@@ -5,7 +5,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD_DIR:-$REPO/build}
 PATCHES=${PATCHES_DIR:-$REPO/patches}
 RESULTS=${RESULTS_DIR:-$REPO/results}
-FLAVOURS="baseline patched"
+FLAVOURS="baseline patched debug"
 # The series line that closes the instrumentation-only head of the series.
 BASELINE_MARK='# === baseline ends here'
 
@@ -26,8 +26,8 @@ need() {
 
 check_flavour() {
 	case "$1" in
-	baseline|patched) ;;
-	*) die "unknown flavour '$1' (expected: baseline or patched)" ;;
+	baseline|patched|debug) ;;
+	*) die "unknown flavour '$1' (expected: baseline, patched or debug)" ;;
 	esac
 }
 
@@ -47,6 +47,7 @@ nproc_build() {
 }
 
 # series_for FLAVOUR: the patch names of that flavour, one per line.
+# debug is the whole series, like patched (only its config differs).
 series_for() {
 	local flavour=$1 series=${SERIES:-$REPO/series}
 

@@ -13,7 +13,7 @@ sh) inside. The build directory is shared read-only at /build, DIR read-write
 at /out (the command's working directory). The full console goes to
 DIR/console.log.
 
-  -f FLAVOUR   baseline or patched (default: patched)
+  -f FLAVOUR   baseline, patched or debug (default: patched)
   -t SECONDS   timeout for the whole boot (default: 600)
   -m MIB       guest memory (default: 4096)
   -o DIR       run directory (default: a new one under build/vm/)
