@@ -34,7 +34,13 @@ FIGURES = [
     ("reloads_per_exit", "reloads/exit", 3),
     ("reloads_per_kvm_run", "reloads/KVM_RUN", 3),
     ("exit_ns_mean", "exit->entry ns mean", 0),
+    ("reload_cycles_per_exit_est", "reload cycles/exit (est.)", 0),
 ]
+
+# kvmswitch count -> the probe primitive whose median cycles price it. XSS
+# is a WRMSR, priced as XSETBV: the probe has no XSAVES to write it with.
+RELOAD_PRICES = [("xfeature_writes", "xsetbv"), ("pkru_writes", "wrpkru"),
+                 ("uret_set", "wrmsr_tsc_aux"), ("uret_restore", "wrmsr_tsc_aux")]
 
 
 def die(msg):
@@ -91,6 +97,50 @@ def last_json(path):
     return doc
 
 
+def parse_probe(text):
+    """bench/probe's table: {"header": {...}, "primitives": {name: {min, median}},
+    "skipped": {name: reason}}, or None if TEXT has no primitive line."""
+    out = {"header": {}, "primitives": {}, "skipped": {}}
+    for line in text.splitlines():
+        if line.startswith("# lazyswitch_probe ") or line.startswith("# efer_svme="):
+            for kv in line[2:].split():
+                if "=" in kv:
+                    k, v = kv.split("=", 1)
+                    out["header"][k] = v
+            continue
+        parts = line.split(None, 1)
+        if len(parts) < 2:
+            continue
+        if parts[1].startswith("skipped: "):
+            out["skipped"][parts[0]] = parts[1][len("skipped: "):]
+            continue
+        vals = dict(kv.split("=", 1) for kv in parts[1].split() if "=" in kv)
+        if "min" in vals and "median" in vals:
+            try:
+                out["primitives"][parts[0]] = {"min": int(vals["min"]), "median": int(vals["median"])}
+            except ValueError:
+                pass
+    return out if out["primitives"] or out["skipped"] else None
+
+
+def reload_cycles_per_exit(totals, probe):
+    """Estimated cycles per exit spent in the reloads kvmswitch counted: each
+    count times the probe's median for its primitive. None without exits,
+    or if a counted reload has no measured primitive."""
+    if not totals or not totals.get("exits") or not probe:
+        return None
+    cycles = 0
+    for count_key, prim in RELOAD_PRICES:
+        n = totals.get(count_key, 0)
+        if not n:
+            continue
+        cost = probe.get("primitives", {}).get(prim)
+        if cost is None:
+            return None
+        cycles += n * cost["median"]
+    return cycles / totals["exits"]
+
+
 def bench_vms(doc):
     return [vm for vm in doc.get("vms", []) if vm.get("comm", "").startswith(BENCH_COMM)]
 
@@ -99,7 +149,7 @@ def kvmswitch_figures(doc):
     vms = bench_vms(doc) if doc else []
     if not vms:
         return {}, {}
-    tot = {"exits": 0, "kvm_runs": 0, "msr_writes": 0, "uret_restore": 0,
+    tot = {"exits": 0, "kvm_runs": 0, "msr_writes": 0, "uret_restore": 0, "uret_set": 0,
            "reloads": 0, "xfeature_writes": 0, "pkru_writes": 0}
     reasons = {}
     for vm in vms:
@@ -107,6 +157,7 @@ def kvmswitch_figures(doc):
         tot["kvm_runs"] += vm.get("kvm_runs", 0)
         tot["msr_writes"] += vm.get("msr_writes", 0)
         tot["uret_restore"] += vm.get("uret", {}).get("restore", 0)
+        tot["uret_set"] += vm.get("uret", {}).get("set", 0)
         tot["reloads"] += vm.get("reloads", {}).get("total", 0)
         for reg, sw in vm.get("switches", {}).items():
             n = sw.get("guest_written", 0) + sw.get("host_written", 0)
@@ -215,6 +266,9 @@ def report(a):
             p = os.path.join(fdir, path)
             if os.path.exists(p):
                 m[key] = read_text(p).split()[0] if key == "series_sha" else sha256_file(p)
+        probe = parse_probe(read_text(os.path.join(cdir, "probe.txt")))
+        m["probe"] = probe or {"status": "not run: " + (
+            read_text(os.path.join(cdir, "probe.err")).strip().splitlines() or ["no probe module"])[-1]}
         meta["flavours"][fl] = m
 
     results = {}
@@ -239,6 +293,8 @@ def report(a):
                        "cycles_per_iter": b.get("cycles/iter")}
                 ks, totals = kvmswitch_figures(last_json(os.path.join(cdir, "kvmswitch.json")))
                 fig.update(ks)
+                fig["reload_cycles_per_exit_est"] = reload_cycles_per_exit(
+                    totals, meta["flavours"][fl]["probe"])
                 fig.update(kvmexitlat_figures(last_json(os.path.join(cdir, "kvmexitlat.json"))))
                 entry["figures"] = fig
                 entry["kvmswitch_totals"] = totals
@@ -282,6 +338,11 @@ def summary_md(meta, flavours, cases, results):
     lines.append("- Figures: exits, ns and cycles per iteration come from the clean timed run "
                  "(KVM's own exit counter); reloads come from kvmswitch in a second, traced "
                  "run, per exit of the benchmark VM.")
+    lines.append("- reload cycles/exit (est.): an **estimate**, kvmswitch's XCR0/XSS, PKRU and "
+                 "user-return MSR writes per exit times the median cycles of XSETBV, WRPKRU and "
+                 "WRMSR(TSC_AUX) measured by bench/probe in the same guest"
+                 + (" (**TCG-emulated TSC**: not a hardware cost)" if meta["accel"] == "tcg" else "")
+                 + "; the probe's table follows.")
     lines.append("")
     figs = FIGURES
     head = ["case"]
@@ -319,10 +380,35 @@ def summary_md(meta, flavours, cases, results):
                 notes.append(f"- {case} on {fl}: flame graph {e['flame_graph']}")
     if notes:
         lines += ["Not measured or incomplete:", ""] + notes + [""]
+    lines += probe_md(meta, flavours)
     lines.append("Per case: `<case>/<flavour>.figures.json`, the tools' raw JSON, folded stacks "
                  "(`.folded`), flame graphs (`.html`, offline; `.svg`), and `diff.svg` "
                  f"({flavours[-1]} vs {flavours[0]}: red = larger share of samples).")
     return "\n".join(lines) + "\n"
+
+
+def probe_md(meta, flavours):
+    """The primitive-cost table: median (min) cycles per flavour."""
+    probes = [meta["flavours"][fl].get("probe", {}) for fl in flavours]
+    names = []
+    for p in probes:
+        for n in list(p.get("primitives", {})) + list(p.get("skipped", {})):
+            if n not in names:
+                names.append(n)
+    lines = ["Switch primitives (bench/probe, TSC cycles per operation, median (min)"
+             + (", TSC emulated by TCG" if meta["accel"] == "tcg" else "") + "):", ""]
+    if not names:
+        return lines + ["; ".join(f"{fl}: {p.get('status', 'no probe')}" for fl, p in zip(flavours, probes)), ""]
+    lines.append("| primitive | " + " | ".join(flavours) + " |")
+    lines.append("|---|" + "---|" * len(flavours))
+    for n in names:
+        cells = []
+        for p in probes:
+            c = p.get("primitives", {}).get(n)
+            cells.append(f"{c['median']} ({c['min']})" if c else
+                         "skipped: " + p.get("skipped", {}).get(n, p.get("status", "not measured")))
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 INDEX_START = "<!-- bench-index: generated by scripts/bench_report.py --index -->"

@@ -45,6 +45,31 @@ class Figures(unittest.TestCase):
         self.assertAlmostEqual(fig["reloads_per_kvm_run"], 205.0)
         self.assertEqual(tot["reasons"], {"CPUID": 990, "IOIO": 10})
 
+    PROBE = ("# lazyswitch_probe cpu=1 batch=16 samples=101 tsc_khz=2000000 hypervisor=yes\n"
+             "overhead min=0 median=1 samples=101\n"
+             "xsetbv min=90 median=100 samples=101\n"
+             "wrpkru min=20 median=25 samples=101\n"
+             "wrmsr_tsc_aux min=40 median=50 samples=101\n"
+             "ltr skipped: no reason\n"
+             "# efer_svme=already-set\n")
+
+    def test_parse_probe_table(self):
+        p = br.parse_probe(self.PROBE)
+        self.assertEqual(p["primitives"]["xsetbv"], {"min": 90, "median": 100})
+        self.assertEqual(p["skipped"], {"ltr": "no reason"})
+        self.assertEqual(p["header"]["cpu"], "1")
+        self.assertEqual(p["header"]["efer_svme"], "already-set")
+        self.assertIsNone(br.parse_probe("error: insmod failed\n"))
+
+    def test_reload_cycles_estimate_prices_each_count(self):
+        _, tot = br.kvmswitch_figures(KVMSWITCH)
+        est = br.reload_cycles_per_exit(tot, br.parse_probe(self.PROBE))
+        # (2000 XCR0 x 100 + 20 PKRU x 25 + 20 uret x 50) / 1000 exits
+        self.assertAlmostEqual(est, 201.5)
+        no_wrpkru = br.parse_probe(self.PROBE.replace("wrpkru min=20 median=25", "wrpkru skipped:"))
+        self.assertIsNone(br.reload_cycles_per_exit(tot, no_wrpkru))
+        self.assertIsNone(br.reload_cycles_per_exit(tot, {"status": "not run: no probe module"}))
+
     def test_no_benchmark_vm_gives_no_figures(self):
         self.assertEqual(br.kvmswitch_figures({"vms": []}), ({}, {}))
         self.assertEqual(br.kvmswitch_figures(None), ({}, {}))
@@ -86,6 +111,8 @@ class Summary(unittest.TestCase):
         self.assertIn("hlt on patched: (failed) the timer never fired", md)
         hlt = [l for l in md.splitlines() if l.startswith("| hlt ")][0].split(" | ")
         self.assertEqual(hlt[1:4], ["3.000", "n/a", "n/a"])
+        self.assertIn("reload cycles/exit (est.)", md)
+        self.assertIn("TCG-emulated TSC", md)
 
     def test_index_lists_runs_and_keeps_the_text(self):
         with tempfile.TemporaryDirectory() as d:
