@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/vm-run.sh [-f FLAVOUR] [-t SECONDS] [-m MIB] [-o DIR] [-q] -- COMMAND...
+Usage: scripts/vm-run.sh [-f FLAVOUR] [-t SECONDS] [-m MIB] [-o DIR] [-q] [-M] -- COMMAND...
 
 Boot build/FLAVOUR/bzImage with a busybox initramfs and run COMMAND (busybox
 sh) inside. The build directory is shared read-only at /build, DIR read-write
@@ -18,13 +18,16 @@ DIR/console.log.
   -m MIB       guest memory (default: 4096)
   -o DIR       run directory (default: a new one under build/vm/)
   -q           show only TAP and lab lines of the console, not all of it
+  -M           serve the QEMU monitor (HMP) on DIR/monitor.sock, for fault
+               injection with scripts/hmp.py (nmi, mce)
 
 ACCEL=tcg (default): QEMU TCG, -cpu max (emulated AMD SVM + NPT).
 ACCEL=kvm: KVM with -cpu host; needs /dev/kvm with nested virtualization.
 ACCEL=auto: kvm when nested virtualization is available, else tcg.
 
 Exit status: COMMAND's status, or 124 timeout, 125 guest died before
-COMMAND finished, 126 the kernel printed BUG/WARNING/Oops/panic, 2 usage.
+COMMAND finished, 126 the kernel printed BUG/WARNING/Oops/panic or a
+debug-kernel report (KASAN, lockdep, ...), 2 usage.
 
 Examples:
   # run one upstream selftest on the patched kernel
@@ -34,14 +37,15 @@ Examples:
 USAGE
 }
 
-flavour=patched timeout=600 mem=4096 rundir= quiet=0
-while getopts "f:t:m:o:qh" opt; do
+flavour=patched timeout=600 mem=4096 rundir= quiet=0 monitor=0
+while getopts "f:t:m:o:qMh" opt; do
 	case "$opt" in
 	f) flavour=$OPTARG ;;
 	t) timeout=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	o) rundir=$OPTARG ;;
 	q) quiet=1 ;;
+	M) monitor=1 ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -76,11 +80,20 @@ printf '%s\n' "$*" > "$rundir/cmd.sh"
 console=$rundir/console.log
 : > "$console"
 echo "accel=$accel cpu=${accel_args[3]} smp=2 mem=${mem}M flavour=$flavour" > "$rundir/vm.env"
+monitor_args=(-monitor none)
+if [ "$monitor" = 1 ]; then
+	rm -f "$rundir/monitor.sock"
+	monitor_args=(-monitor "unix:$rundir/monitor.sock,server=on,wait=off")
+fi
 
-qemu=(qemu-system-x86_64 -nodefaults -no-reboot -display none -monitor none
+# CPU 1 runs the pvtimer scan, so KVM offers the paravirtual timer to its
+# guests (a kernel without pvtimer ignores the parameter).
+pvtimer_arg=kvm.pvtimer_cpu=1
+
+qemu=(qemu-system-x86_64 -nodefaults -no-reboot -display none "${monitor_args[@]}"
 	"${accel_args[@]}" -smp 2 -m "$mem"
 	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 panic=-1 loglevel=5 ${KCMDLINE_EXTRA:-}"
+	-append "console=ttyS0 panic=-1 loglevel=5 $pvtimer_arg ${KCMDLINE_EXTRA:-}"
 	-serial "file:$console"
 	-fsdev "local,id=fsbuild,path=$BUILD,security_model=none,readonly=on"
 	-device virtio-9p-pci,fsdev=fsbuild,mount_tag=build
@@ -113,7 +126,9 @@ up=$(sed -n 's/^LAZYSWITCH-UP: \([0-9.]*\)s.*/\1/p' "$console" | head -1)
 echo "boot_to_command_s=${up:-none} wall_s=$elapsed" >> "$rundir/vm.env"
 rc=$(sed -n 's/^LAZYSWITCH-EXIT: \([0-9]*\).*/\1/p' "$console" | tail -1)
 
-bad=$(grep -nE 'BUG:|WARNING:|Oops|KASAN|lockdep|Kernel panic|kernel BUG at|general protection fault' "$console" | head -20 || true)
+# Debug-kernel reports too: lockdep and KASAN headers carry BUG:/WARNING:,
+# the rest are matched by name.
+bad=$(grep -nE "$SPLAT_PATTERN" "$console" | head -20 || true)
 if [ -n "$bad" ]; then
 	echo "error: the $flavour kernel reported problems (console: $console):" >&2
 	echo "$bad" >&2

@@ -12,7 +12,6 @@
  * replays a run. The pvtimer MSR (0x4b564d09) is left out here: its hostile
  * inputs are tested by the pvtimer selftest.
  */
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "apic.h"
+#include "host_state.h"
 
 #define DEFAULT_SEED		0x6c7a7377686f7374ull
 #define RANDOM_INPUTS		400
@@ -31,6 +31,7 @@
 #define MSR_KVM_PVTIMER		0x4b564d09u	/* tested by the pvtimer selftest */
 #define FAR_GPA_BIT		BIT_ULL(46)	/* beyond every memslot of this VM */
 #define TIMER_SPIN_LIMIT	50000000ul
+#define GUEST_TSC_AUX		0x5a5bu
 
 enum stage { ST_XSETBV, ST_WRPKRU, ST_XSS, ST_TSC_DEADLINE, ST_KVM_MSRS_HIDDEN,
 	     ST_KVM_MSRS_ADVERTISED, NR_STAGES };
@@ -46,7 +47,7 @@ static int stage;
 static uint64_t guest_xcr0, supported_xss, no_one_xcr0;
 static bool guest_has_xsaves;
 static uint64_t tries, gp_count;
-static uint32_t timer_irqs;
+static uint32_t timer_irqs, guest_tsc_aux;
 
 /* xorshift64*: the same sequence in guest and host for a given seed. */
 static uint64_t rng_next(void)
@@ -55,14 +56,6 @@ static uint64_t rng_next(void)
 	rng_state ^= rng_state << 25;
 	rng_state ^= rng_state >> 27;
 	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-static inline uint32_t rdpkru(void)
-{
-	uint32_t eax, edx;
-
-	asm volatile(".byte 0x0f,0x01,0xee" : "=a" (eax), "=d" (edx) : "c" (0));
-	return eax;
 }
 
 static uint8_t wrpkru_safe(uint32_t pkru, uint32_t ecx)
@@ -305,6 +298,9 @@ static void guest_kvm_msrs_advertised(void)
 
 static void guest_code(void)
 {
+	/* A TSC_AUX unlike any host CPU's, so a leak to the host shows. */
+	if (guest_tsc_aux)
+		wrmsr(MSR_TSC_AUX, guest_tsc_aux);
 	switch (stage) {
 	case ST_XSETBV:
 		guest_xsetbv();
@@ -329,25 +325,7 @@ static void guest_code(void)
 }
 
 /* Host side. */
-static uint64_t host_xcr0;
-static uint32_t host_pkru, host_aux;
-static bool host_pku, host_rdtscp;
-
-static void host_check(const char *st)
-{
-	uint32_t aux;
-
-	TEST_ASSERT(xgetbv(0) == host_xcr0, "%s: host XCR0 0x%lx, expected 0x%lx", st,
-		    xgetbv(0), host_xcr0);
-	if (host_pku)
-		TEST_ASSERT(rdpkru() == host_pkru, "%s: host PKRU 0x%x, expected 0x%x", st,
-			    rdpkru(), host_pkru);
-	if (host_rdtscp) {
-		rdtscp(&aux);
-		TEST_ASSERT(aux == host_aux, "%s: host TSC_AUX 0x%x, expected 0x%x", st, aux,
-			    host_aux);
-	}
-}
+static struct host_state host;
 
 static uint64_t seed;
 static uint64_t total_tries, total_gp;
@@ -388,11 +366,12 @@ static void run_stage(int st, uint64_t *xcr0_seen_by_kvm)
 	sync_global_to_guest(vm, no_one_xcr0);
 	sync_global_to_guest(vm, supported_xss);
 	sync_global_to_guest(vm, guest_has_xsaves);
+	sync_global_to_guest(vm, guest_tsc_aux);
 
 	for (;;) {
 		vcpu_run(vcpu);
 		runs++;
-		host_check(stage_name[st]);
+		host_state_check(&host, guest_tsc_aux, stage_name[st]);
 		switch (get_ucall(vcpu, &uc)) {
 		case UCALL_SYNC:
 			continue;
@@ -454,23 +433,12 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_XSAVE));
 	TEST_REQUIRE(this_cpu_has(X86_FEATURE_OSXSAVE));
 
-	host_xcr0 = xgetbv(0);
-	host_pku = this_cpu_has(X86_FEATURE_OSPKE);
-	if (host_pku)
-		host_pkru = rdpkru();
-	host_rdtscp = this_cpu_has(X86_FEATURE_RDTSCP);
-	if (host_rdtscp) {
-		cpu_set_t mask;
-
-		/* One CPU, so the host's TSC_AUX is one known value. */
-		CPU_ZERO(&mask);
-		CPU_SET(sched_getcpu(), &mask);
-		TEST_ASSERT(!sched_setaffinity(0, sizeof(mask), &mask), "sched_setaffinity");
-		rdtscp(&host_aux);
-	}
+	host_state_save(&host);
+	if (kvm_cpu_has(X86_FEATURE_RDTSCP))
+		guest_tsc_aux = GUEST_TSC_AUX;
 	/* Unlike the host's, so KVM has to switch XCR0 on every entry and exit. */
 	guest_xcr0 = XFEATURE_MASK_FP | XFEATURE_MASK_SSE;
-	if (guest_xcr0 == host_xcr0 && (kvm_cpu_supported_xcr0() & XFEATURE_MASK_YMM))
+	if (guest_xcr0 == host.xcr0 && (kvm_cpu_supported_xcr0() & XFEATURE_MASK_YMM))
 		guest_xcr0 |= XFEATURE_MASK_YMM;
 	no_one_xcr0 = ~(kvm_cpu_supported_xcr0() | this_cpu_supported_xcr0());
 	guest_has_xsaves = kvm_cpu_has(X86_FEATURE_XSAVES);
@@ -481,7 +449,7 @@ int main(int argc, char *argv[])
 	ksft_set_plan(NR_STAGES);
 	ksft_print_msg("seed 0x%lx (replay: hostile_guest_test -s 0x%lx); host XCR0 0x%lx "
 		       "PKRU %s, guest XCR0 0x%lx, guest XSAVES %s, KVM XSS 0x%lx\n", seed, seed,
-		       host_xcr0, host_pku ? "checked" : "absent", guest_xcr0,
+		       host.xcr0, host.pku ? "checked" : "absent", guest_xcr0,
 		       guest_has_xsaves ? "yes" : "no", supported_xss);
 
 	run_stage(ST_XSETBV, &xcr0_seen_by_kvm);
@@ -493,7 +461,7 @@ int main(int argc, char *argv[])
 				      "SVM), so KVM never saw these %lu XSETBVs; the illegal ones got #GP "
 				      "from the CPU and guest and host state stayed intact\n", tries);
 
-	if (kvm_cpu_has(X86_FEATURE_PKU) && host_pku) {
+	if (kvm_cpu_has(X86_FEATURE_PKU) && host.pku) {
 		run_stage(ST_WRPKRU, NULL);
 		ksft_test_result_pass("WRPKRU: %lu values kept across exits, ECX!=0 #GP, host PKRU "
 				      "intact\n", tries);
