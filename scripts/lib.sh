@@ -5,7 +5,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD_DIR:-$REPO/build}
 PATCHES=${PATCHES_DIR:-$REPO/patches}
 RESULTS=${RESULTS_DIR:-$REPO/results}
-FLAVOURS="baseline patched debug"
+# The two kernels every comparison (bench, test) is between. The debug
+# flavour (the patched series plus kernel-debug.config) is built on demand.
+FLAVOURS="baseline patched"
 # The series line that closes the instrumentation-only head of the series.
 BASELINE_MARK='# === baseline ends here'
 
@@ -83,6 +85,11 @@ resolve_accel() {
 	auto) if kvm_nested; then echo kvm; else echo tcg; fi ;;
 	*) echo "error: ACCEL must be tcg, kvm or auto, not '${ACCEL}'" >&2; exit 2 ;;
 	esac
+}
+
+# free_mb DIR: MiB free on DIR's filesystem.
+free_mb() {
+	df -Pm "$1" | awk 'NR == 2 { print $4 }'
 }
 
 # Atomically publish a file: write to NAME.tmp, then call publish NAME.

@@ -45,6 +45,7 @@ mv "$list.new" "$list"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RESULTS"
+[ "$(free_mb "$RESULTS")" -ge 20 ] || die "no space: less than 20 MiB free for $RESULTS"
 tmp=$(mktemp -d "$RESULTS/.incomplete-test-$flavour.XXXXXX")
 cp "$list" "$tmp/tests.list"
 cp "$REPO/scripts/guest/run-selftests.sh" "$tmp/"
@@ -56,11 +57,14 @@ vmrc=0
 "$REPO/scripts/vm-run.sh" -q -f "$flavour" -t "$total" -o "$tmp" -- \
 	"sh /out/run-selftests.sh /build/$flavour/selftests /out/tests.list | tee /out/tap.txt" || vmrc=$?
 [ -f "$tmp/tap.txt" ] || : > "$tmp/tap.txt"
+# A disk that filled up during the run leaves truncated logs: judge nothing.
+[ "$(free_mb "$RESULTS")" -gt 0 ] || die "$flavour: $RESULTS filled up during the run; nothing recorded"
 
 . "$fdir/source.env"
 . "$tmp/vm.env"
+# Compare with the other kernel: debug with the patched one it is built from.
 other=baseline
-[ "$flavour" = baseline ] && other=patched
+[ "$flavour" = baseline ] || [ "$flavour" = debug ] && other=patched
 jrc=0
 python3 "$REPO/scripts/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.list" \
 	--known "$known" --accel "$accel" --flavour "$flavour" \
@@ -70,7 +74,7 @@ python3 "$REPO/scripts/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.
 	--meta "boot_to_command_s=$boot_to_command_s" --meta "wall_s=$wall_s" \
 	--meta "qemu=$(qemu-system-x86_64 --version | head -1)" --meta "tests_filter=${TESTS:-}" \
 	| tee "$tmp/summary.txt" || jrc=$?
-[ "$jrc" -le 1 ] || die "could not judge the run (see above)"
+[ "$jrc" -le 1 ] && [ -s "$tmp/summary.json" ] || die "could not judge the run (see above)"
 
 dest=$RESULTS/test-$flavour-$stamp
 mv "$tmp" "$dest"

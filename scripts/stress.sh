@@ -1,0 +1,233 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# stress.sh [-f FLAVOUR] [-d SECONDS] [-q]: the kernel under fault injection
+# and hostile input, one VM boot per case, TAP on stdout:
+#   nmi-storm       QEMU monitor 'nmi' every 5 ms while exit-heavy guests run
+#                   on every vCPU; NMIs counted in the guest before and after
+#   mce-corrected   corrected machine-check errors (QEMU 'mce', UC=0) while
+#                   guests spin on every vCPU; each must be logged by the host
+#   mce-exception   an uncorrected, no-action #MC (UCNA) while a vCPU is in
+#                   guest mode: was it taken on KVM's #MC intercept path?
+#   migration-storm state_storm_test: SCHED_RR, 1 ms slices, affinity flips
+#   hostile-guest   hostile_guest_test (fixed seed); on the debug flavour a
+#                   kmemleak scan before and after
+# -q: the short form for 'make test' (shorter storms, no mce-exception probe,
+# which takes a whole boot to end in a guest or host crash under TCG).
+# The run is recorded as results/stress-FLAVOUR-<time>/ once complete.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+flavour=patched seconds=10 quick=0
+while getopts "f:d:qh" opt; do
+	case "$opt" in
+	f) flavour=$OPTARG ;;
+	d) seconds=$OPTARG ;;
+	q) quick=1 ;;
+	h) sed -n '3,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "error: usage: $0 [-f FLAVOUR] [-d SECONDS] [-q]" >&2; exit 2 ;;
+	esac
+done
+check_flavour "$flavour"
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || die "bad duration '$seconds' (whole seconds)"
+[ "$quick" = 0 ] || [ "$seconds" -le 4 ] || seconds=4
+need python3 python3
+st=$BUILD/$flavour/selftests
+for t in lazyswitch/state_storm_test lazyswitch/hostile_guest_test lazyswitch/xfeatures_switch_test; do
+	[ -x "$st/$t" ] || die "no $t in $st (run 'make build-$flavour')"
+done
+[ -f "$BUILD/$flavour/bzImage" ] || die "no $flavour kernel (run 'make build-$flavour')"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$RESULTS" || die "cannot create $RESULTS"
+[ "$(free_mb "$RESULTS")" -ge 20 ] || die "no space: less than 20 MiB free for $RESULTS"
+tmp=$(mktemp -d "$RESULTS/.incomplete-stress-$flavour.XXXXXX") || die "cannot write to $RESULTS"
+# An interrupted run leaves nothing under results/; its logs go to build/aborted/.
+vmpid=
+keep_aborted() {
+	# vm-run.sh stops its guest on TERM.
+	[ -z "${vmpid:-}" ] || { kill "$vmpid" 2>/dev/null; wait "$vmpid" 2>/dev/null; }
+	[ -n "${tmp:-}" ] && [ -d "$tmp" ] || return 0
+	mkdir -p "$BUILD/aborted" && mv "$tmp" "$BUILD/aborted/" 2>/dev/null &&
+		echo "aborted run kept in $BUILD/aborted/$(basename "$tmp")" >&2 || rm -rf "$tmp"
+}
+trap keep_aborted EXIT
+trap 'echo "error: stress run interrupted" >&2; exit 130' INT
+trap 'echo "error: stress run terminated" >&2; exit 143' TERM
+
+g=/build/$flavour/selftests/lazyswitch
+n=0 failed=0
+tap() {	# tap ok|fail|skip NAME TEXT
+	n=$((n + 1))
+	case $1 in
+	ok) echo "ok $n $2: $3" ;;
+	skip) echo "ok $n $2 # SKIP $3" ;;
+	*) echo "not ok $n $2: $3"; failed=$((failed + 1)) ;;
+	esac | tee -a "$tmp/tap.txt"
+}
+
+# boot CASE TIMEOUT GUEST_SCRIPT: one VM boot with the monitor, in the background.
+boot() {
+	local dir=$tmp/$1
+	mkdir -p "$dir"
+	printf '%s\n' "$3" > "$dir/guest.sh"
+	"$REPO/scripts/vm-run.sh" -M -f "$flavour" -t "$2" -o "$dir" -- "sh /out/guest.sh" \
+		> "$dir/vm-run.log" 2>&1 &
+	vmpid=$!
+}
+
+# wait_console CASE TEXT: until the guest prints TEXT (or dies: status 1).
+wait_console() {
+	while ! grep -q "$2" "$tmp/$1/console.log" 2>/dev/null; do
+		kill -0 "$vmpid" 2>/dev/null || return 1
+		sleep 0.2
+	done
+}
+
+finish() {	# finish: the VM's exit status
+	local rc=0
+	wait "$vmpid" || rc=$?
+	vmpid=
+	return $rc
+}
+
+# The guest's kvm_exit events with one SVM exit code (AMD only: VMX reports
+# NMIs and #MCs under one exception exit reason).
+trace_exits_setup='T=/sys/kernel/tracing
+svm=0; grep -q AuthenticAMD /proc/cpuinfo && svm=1
+trace_exits() { [ $svm = 1 ] || return 0
+	echo "exit_reason == $1" > $T/events/kvm/kvm_exit/filter && echo 1 > $T/events/kvm/kvm_exit/enable; }
+count_exits() { if [ $svm = 1 ]; then echo "$1: $(grep -c kvm_exit $T/trace)"; else echo "$1: n/a"; fi; }'
+nmi_sum="awk '/NMI:/ { s = 0; for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+\$/) s += \$i; print s }' /proc/interrupts"
+
+stage "$flavour: nmi-storm (${seconds}s, an NMI every 5 ms)"
+boot nmi-storm $((seconds * 10 + 120)) "$trace_exits_setup
+trace_exits 0x61
+echo \"LAZYSWITCH-NMIS-BEFORE: \$($nmi_sum)\"
+(while :; do $g/xfeatures_switch_test > /dev/null || { echo LAZYSWITCH-XFEATURES-FAILED; exit 1; }
+	[ -e /tmp/stop ] && exit 0; done) & loop=\$!
+$g/state_storm_test -S -d $seconds; rc=\$?
+touch /tmp/stop; wait \$loop || rc=1
+echo \"LAZYSWITCH-NMIS-AFTER: \$($nmi_sum)\"
+grep NMI: /proc/interrupts
+count_exits LAZYSWITCH-NMI-EXITS
+exit \$rc"
+sent=0
+if wait_console nmi-storm '# guests running'; then
+	sent=$(python3 "$REPO/scripts/hmp.py" "$tmp/nmi-storm/monitor.sock" --every 5 \
+		--for "$((seconds > 2 ? seconds - 1 : seconds))" nmi 2> "$tmp/nmi-storm/hmp.err" |
+		sed -n 's/^hmp: \([0-9]*\) commands.*/\1/p')
+fi
+vmrc=0; finish || vmrc=$?
+c=$tmp/nmi-storm/console.log
+before=$(sed -n 's/^LAZYSWITCH-NMIS-BEFORE: //p' "$c" | tr -d '\r')
+after=$(sed -n 's/^LAZYSWITCH-NMIS-AFTER: //p' "$c" | tr -d '\r')
+inguest=$(sed -n 's/^LAZYSWITCH-NMI-EXITS: //p' "$c" | tr -d '\r')
+runs=$(sed -n 's/.*intact in guest and host over \([0-9]*\) KVM_RUNs.*/\1/p' "$c")
+if [ "$vmrc" != 0 ]; then
+	tap fail nmi-storm "guests failed or the kernel complained (exit $vmrc; $(tail -1 "$tmp/nmi-storm/vm-run.log"))"
+elif [ -z "$before" ] || [ -z "$after" ] || [ "${sent:-0}" = 0 ]; then
+	tap fail nmi-storm "no NMI count or none sent ($(head -1 "$tmp/nmi-storm/hmp.err" 2>/dev/null))"
+elif [ $((after - before)) -le 0 ]; then
+	tap fail nmi-storm "$sent NMIs sent, none seen by the guest kernel"
+else
+	tap ok nmi-storm "$sent NMIs sent, $((after - before)) seen by the host kernel, ${inguest:-?} of them exits from guest mode; guests correct over ${runs:-?} KVM_RUNs plus xfeatures_switch_test in a loop; no splat"
+fi
+
+stage "$flavour: mce-corrected (corrected errors while guests spin)"
+errors=$((quick ? 2 : 6))
+boot mce-corrected $((seconds * 10 + 120)) "for d in /sys/devices/system/machinecheck/machinecheck*; do echo 1 > \$d/check_interval; done
+$g/state_storm_test -S -w spin -d $((errors * 2 + 2))"
+injected=0
+if wait_console mce-corrected '# guests running'; then
+	for i in $(seq "$errors"); do
+		# MCi_STATUS VAL|EN, UC=0: a corrected error; QEMU only fills the bank.
+		python3 "$REPO/scripts/hmp.py" "$tmp/mce-corrected/monitor.sock" \
+			"mce $((i % 2)) $((1 + i % 2)) 0x9000000000000000 0x0 0 0" \
+			>> "$tmp/mce-corrected/hmp.log" 2>&1 && injected=$((injected + 1))
+		sleep 2
+	done
+fi
+vmrc=0; finish || vmrc=$?
+c=$tmp/mce-corrected/console.log
+logged=$(grep -c 'Hardware Error\]: CPU [0-9]*: Machine Check: 0 Bank [0-9]*: 9000000000000000' "$c")
+if [ "$vmrc" != 0 ]; then
+	tap fail mce-corrected "guests failed or the kernel complained (exit $vmrc; $(tail -1 "$tmp/mce-corrected/vm-run.log"))"
+elif [ "$injected" != "$errors" ] || [ "$logged" != "$injected" ]; then
+	tap fail mce-corrected "$injected of $errors errors injected, $logged logged by the host"
+else
+	tap ok mce-corrected "$injected corrected errors injected while vCPUs spun in guest mode, $logged logged by the host's MCA poll (no #MC exception: QEMU raises one only for UC=1), guests correct, no splat"
+fi
+
+if [ "$quick" = 0 ]; then
+	stage "$flavour: mce-exception (UCNA #MC while a vCPU is in guest mode)"
+	boot mce-exception 120 "$trace_exits_setup
+trace_exits 0x52
+$g/state_storm_test -S -w spin -d 8; rc=\$?
+count_exits LAZYSWITCH-MC-EXITS
+exit \$rc"
+	if wait_console mce-exception '# guests running'; then
+		sleep 2
+		# VAL|UC|EN, PCC=0, S=0, AR=0 (UCNA); MCG_STATUS RIPV|MCIP.
+		python3 "$REPO/scripts/hmp.py" "$tmp/mce-exception/monitor.sock" \
+			"mce 1 2 0xb000000000000000 0x5 0 0" > "$tmp/mce-exception/hmp.log" 2>&1
+	fi
+	vmrc=0; finish || vmrc=$?
+	c=$tmp/mce-exception/console.log
+	mcexits=$(sed -n 's/^LAZYSWITCH-MC-EXITS: //p' "$c" | tr -d '\r')
+	rip=$(grep -m1 -o 'Hardware Error\]: RIP.*' "$c")
+	if [ "$vmrc" = 0 ] && [ "${mcexits:-0}" != 0 ] && [ "$mcexits" != n/a ]; then
+		tap ok mce-exception "the #MC exited from guest mode ($mcexits #MC intercepts) and the host handled it without a crash or warning"
+	elif grep -q "Unhandled exception '0x12'" "$c"; then
+		tap skip mce-exception "QEMU TCG delivered the #MC into the L2 guest through its own IDT (the guest died on vector 0x12), not as an SVM #MC intercept to KVM: KVM's #MC path cannot be reached this way (console: mce-exception/console.log in the run directory)"
+	elif grep -q 'Fatal local machine check\|Fatal machine check' "$c"; then
+		tap skip mce-exception "the #MC reached the host outside guest mode (${rip:-RIP unknown}), where an uncorrected error on AMD is fatal by design; KVM's #MC intercept was not involved (console: mce-exception/console.log in the run directory)"
+	else
+		tap fail mce-exception "unexplained outcome (VM exit $vmrc, ${mcexits:-no} #MC intercepts; console: $c)"
+	fi
+fi
+
+stage "$flavour: migration-storm (${seconds}s)"
+boot migration-storm $((seconds * 10 + 120)) "$g/state_storm_test -d $seconds"
+vmrc=0; finish || vmrc=$?
+c=$tmp/migration-storm/console.log
+line=$(grep -m1 -E '^(ok|not ok) 1 ' "$c" | tr -d '\r')
+if [ "$vmrc" = 0 ] && [ -n "$line" ]; then
+	tap ok migration-storm "${line#ok 1 }"
+else
+	tap fail migration-storm "exit $vmrc: ${line:-no result} ($(tail -1 "$tmp/migration-storm/vm-run.log"))"
+fi
+
+stage "$flavour: hostile-guest"
+boot hostile-guest $((seconds * 10 + 180)) "K=/sys/kernel/debug/kmemleak
+if [ -w \$K ]; then echo scan > \$K; echo clear > \$K; fi
+$g/hostile_guest_test; rc=\$?
+if [ -w \$K ]; then
+	# An object must be unreferenced in two scans, and older than 5 s.
+	sleep 6; echo scan > \$K; echo scan > \$K
+	echo \"LAZYSWITCH-LEAKS: \$(grep -c '^unreferenced object' \$K)\"
+	cat \$K
+fi
+exit \$rc"
+vmrc=0; finish || vmrc=$?
+c=$tmp/hostile-guest/console.log
+total=$(grep -m1 -o 'total: [0-9]* hostile inputs, [0-9]* #GP, seed 0x[0-9a-f]*' "$c")
+leaks=$(sed -n 's/^LAZYSWITCH-LEAKS: //p' "$c" | tr -d '\r')
+if [ "$vmrc" != 0 ]; then
+	tap fail hostile-guest "exit $vmrc ($(tail -1 "$tmp/hostile-guest/vm-run.log")); replay with the seed printed in $c"
+elif [ -n "$leaks" ] && [ "$leaks" != 0 ]; then
+	tap fail hostile-guest "$total; kmemleak: $leaks unreferenced objects (see $c)"
+else
+	tap ok hostile-guest "$total; ${leaks:+kmemleak: 0 leaks; }no crash, no splat"
+fi
+
+# A disk that filled up during the run leaves truncated logs: record nothing.
+[ "$(free_mb "$RESULTS")" -gt 0 ] || die "$RESULTS filled up during the run; nothing recorded"
+echo "1..$n" >> "$tmp/tap.txt"
+dest=$RESULTS/stress-$flavour-$stamp
+mv "$tmp" "$dest" || die "cannot record the run in $dest"
+tmp=
+ln -sfn "stress-$flavour-$stamp" "$RESULTS/stress-$flavour-latest.tmp" &&
+	mv -T "$RESULTS/stress-$flavour-latest.tmp" "$RESULTS/stress-$flavour-latest"
+echo "1..$n"
+stage "$flavour: $((n - failed)) of $n stress cases passed or skipped; recorded in results/stress-$flavour-$stamp"
+[ "$failed" = 0 ]
