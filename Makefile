@@ -9,17 +9,22 @@ BUILD ?= $(CURDIR)/build
 export BUILD_DIR := $(BUILD)
 INITRAMFS := $(BUILD)/initramfs.cpio.gz
 
-.PHONY: help deps build build-baseline build-patched test test-baseline \
-	bench tools unit check-patches clean
+.PHONY: help deps build build-baseline build-patched build-debug test test-baseline \
+	test-stress test-debug bench tools unit check-patches clean
 
 help:
 	@echo "make test           build both kernels + selftests; the full suite on patched,"
 	@echo "                    this project's selftests on baseline too"
 	@echo "make test-baseline  the same on the baseline (instrumentation only) kernel"
+	@echo "make test-stress    NMI storm, machine checks, preemption/migration storm and"
+	@echo "                    hostile guest on patched and baseline; harness robustness"
+	@echo "make test-debug     the debug kernel (series + KASAN, lockdep, ...): full suite"
+	@echo "                    and the stress cases, no splat allowed"
 	@echo "make bench          build both kernels and the tools, run every benchmark case on"
 	@echo "                    both, record results/<date>-<accel>-<cpu>/ (CASES=\"cpuid hlt\", HOST=1)"
 	@echo "make tools          the BPF tools kvmswitch and kvmexitlat (build/bpf/)"
 	@echo "make build          build both flavours (kernel, headers, selftests)"
+	@echo "make build-debug    the debug flavour (kernel-debug.config on top)"
 	@echo "make unit           unit tests of the lab scripts only"
 	@echo "make check-patches  quilt push --fuzz=0 + checkpatch --strict on the series"
 	@echo "make deps           install the Debian packages the lab needs"
@@ -29,7 +34,7 @@ help:
 deps:
 	@scripts/deps.sh
 
-build-baseline build-patched: build-%: deps
+build-baseline build-patched build-debug: build-%: deps
 	@scripts/tree.sh $*
 	@scripts/kbuild.sh $*
 	@$(MAKE) -s $(INITRAMFS)
@@ -41,11 +46,23 @@ $(INITRAMFS): scripts/guest/init scripts/initramfs.sh
 
 # The full suite on the patched kernel, and this project's own selftests on
 # the baseline too, so the two kernels' counts are compared in every run.
-test: build
-	@scripts/test.sh patched baseline:^lazyswitch/
+# The debug kernel runs this project's selftests and the short stress form
+# (docs/reliability.md says why this subset).
+test: build build-debug
+	@scripts/test.sh patched baseline:^lazyswitch/ debug:^lazyswitch/
 
 test-baseline: build-baseline
 	@scripts/test.sh baseline
+
+# Fault injection and hostile input on both kernels, then the harness
+# under failure. Each prints TAP; the run fails if any case failed.
+test-stress: build
+	@rc=0; for fl in patched baseline; do scripts/stress.sh -f $$fl || rc=1; done; \
+	scripts/robustness.sh || rc=1; exit $$rc
+
+# The whole suite and the stress cases on the debug kernel.
+test-debug: build-debug
+	@rc=0; scripts/selftest.sh debug || rc=1; scripts/stress.sh -f debug || rc=1; exit $$rc
 
 unit:
 	@python3 scripts/tests/run.py

@@ -61,9 +61,19 @@ print(c["pass"], c["fail"] + c["not-run"], c["skip"] + c["xfail"])' "$sum")
 done
 for run in "$@"; do
 	flavour=${run%%:*}
+	# The BPF tools are tested on the two kernels they compare.
+	[ "$flavour" = debug ] && continue
 	tap "BPF tools in the $flavour guest" "$REPO/bpf/tests/vm-test.sh" "$flavour"
 done
 tap "benchmark harness: one case, both kernels" "$REPO/scripts/bench-smoke.sh"
+tap "harness robustness, short form" "$REPO/scripts/robustness.sh" -q
+for run in "$@"; do
+	flavour=${run%%:*}
+	case $flavour in
+	patched|debug) tap "fault injection and hostile guest on $flavour, short form" \
+		"$REPO/scripts/stress.sh" -q -f "$flavour" ;;
+	esac
+done
 
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
