@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# stress.sh [-f FLAVOUR] [-d SECONDS] [-q]: the kernel under fault injection
+# stress.sh [-f FLAVOUR] [-d SECONDS] [-c CASES] [-q]: the kernel under fault injection
 # and hostile input, one VM boot per case, TAP on stdout:
 #   nmi-storm       QEMU monitor 'nmi' every 5 ms while exit-heavy guests run
 #                   on every vCPU; NMIs counted in the guest before and after
@@ -11,22 +11,32 @@
 #   migration-storm state_storm_test: SCHED_RR, 1 ms slices, affinity flips
 #   hostile-guest   hostile_guest_test (fixed seed); on the debug flavour a
 #                   kmemleak scan before and after
-# -q: the short form for 'make test' (shorter storms, no mce-exception probe,
-# which takes a whole boot to end in a guest or host crash under TCG).
+# -c "CASE...": only these cases. -q: the short form for 'make test' (4 s
+# storms, 2 errors, no mce-exception probe, which under TCG takes a whole
+# boot to end in a guest or host crash).
 # The run is recorded as results/stress-FLAVOUR-<time>/ once complete.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-flavour=patched seconds=10 quick=0
-while getopts "f:d:qh" opt; do
+all_cases="nmi-storm mce-corrected mce-exception migration-storm hostile-guest"
+flavour=patched seconds=10 quick=0 cases=
+while getopts "f:d:c:qh" opt; do
 	case "$opt" in
 	f) flavour=$OPTARG ;;
 	d) seconds=$OPTARG ;;
+	c) cases=$OPTARG ;;
 	q) quick=1 ;;
-	h) sed -n '3,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
-	*) echo "error: usage: $0 [-f FLAVOUR] [-d SECONDS] [-q]" >&2; exit 2 ;;
+	h) sed -n '3,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "error: usage: $0 [-f FLAVOUR] [-d SECONDS] [-c CASES] [-q]" >&2; exit 2 ;;
 	esac
 done
+for c in $cases; do
+	[[ " $all_cases " == *" $c "* ]] || die "unknown case '$c' (known: $all_cases)"
+done
+if [ -z "$cases" ]; then
+	cases=$all_cases
+	[ "$quick" = 0 ] || cases=${cases/mce-exception /}
+fi
 check_flavour "$flavour"
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || die "bad duration '$seconds' (whole seconds)"
 [ "$quick" = 0 ] || [ "$seconds" -le 4 ] || seconds=4
@@ -57,12 +67,15 @@ trap 'echo "error: stress run terminated" >&2; exit 143' TERM
 g=/build/$flavour/selftests/lazyswitch
 n=0 failed=0
 tap() {	# tap ok|fail|skip NAME TEXT
+	local line
 	n=$((n + 1))
 	case $1 in
-	ok) echo "ok $n $2: $3" ;;
-	skip) echo "ok $n $2 # SKIP $3" ;;
-	*) echo "not ok $n $2: $3"; failed=$((failed + 1)) ;;
-	esac | tee -a "$tmp/tap.txt"
+	ok) line="ok $n $2: $3" ;;
+	skip) line="ok $n $2 # SKIP $3" ;;
+	*) line="not ok $n $2: $3"; failed=$((failed + 1)) ;;
+	esac
+	echo "$line"
+	echo "$line" >> "$tmp/tap.txt"
 }
 
 # boot CASE TIMEOUT GUEST_SCRIPT: one VM boot with the monitor, in the background.
@@ -99,72 +112,78 @@ trace_exits() { [ $svm = 1 ] || return 0
 count_exits() { if [ $svm = 1 ]; then echo "$1: $(grep -c kvm_exit $T/trace)"; else echo "$1: n/a"; fi; }'
 nmi_sum="awk '/NMI:/ { s = 0; for (i = 2; i <= NF; i++) if (\$i ~ /^[0-9]+\$/) s += \$i; print s }' /proc/interrupts"
 
-stage "$flavour: nmi-storm (${seconds}s, an NMI every 5 ms)"
-boot nmi-storm $((seconds * 10 + 120)) "$trace_exits_setup
-trace_exits 0x61
-echo \"LAZYSWITCH-NMIS-BEFORE: \$($nmi_sum)\"
-(while :; do $g/xfeatures_switch_test > /dev/null || { echo LAZYSWITCH-XFEATURES-FAILED; exit 1; }
-	[ -e /tmp/stop ] && exit 0; done) & loop=\$!
-$g/state_storm_test -S -d $seconds; rc=\$?
-touch /tmp/stop; wait \$loop || rc=1
-echo \"LAZYSWITCH-NMIS-AFTER: \$($nmi_sum)\"
-grep NMI: /proc/interrupts
-count_exits LAZYSWITCH-NMI-EXITS
-exit \$rc"
-sent=0
-if wait_console nmi-storm '# guests running'; then
-	sent=$(python3 "$REPO/scripts/hmp.py" "$tmp/nmi-storm/monitor.sock" --every 5 \
-		--for "$((seconds > 2 ? seconds - 1 : seconds))" nmi 2> "$tmp/nmi-storm/hmp.err" |
-		sed -n 's/^hmp: \([0-9]*\) commands.*/\1/p')
-fi
-vmrc=0; finish || vmrc=$?
-c=$tmp/nmi-storm/console.log
-before=$(sed -n 's/^LAZYSWITCH-NMIS-BEFORE: //p' "$c" | tr -d '\r')
-after=$(sed -n 's/^LAZYSWITCH-NMIS-AFTER: //p' "$c" | tr -d '\r')
-inguest=$(sed -n 's/^LAZYSWITCH-NMI-EXITS: //p' "$c" | tr -d '\r')
-runs=$(sed -n 's/.*intact in guest and host over \([0-9]*\) KVM_RUNs.*/\1/p' "$c")
-if [ "$vmrc" != 0 ]; then
-	tap fail nmi-storm "guests failed or the kernel complained (exit $vmrc; $(tail -1 "$tmp/nmi-storm/vm-run.log"))"
-elif [ -z "$before" ] || [ -z "$after" ] || [ "${sent:-0}" = 0 ]; then
-	tap fail nmi-storm "no NMI count or none sent ($(head -1 "$tmp/nmi-storm/hmp.err" 2>/dev/null))"
-elif [ $((after - before)) -le 0 ]; then
-	tap fail nmi-storm "$sent NMIs sent, none seen by the guest kernel"
-else
-	tap ok nmi-storm "$sent NMIs sent, $((after - before)) seen by the host kernel, ${inguest:-?} of them exits from guest mode; guests correct over ${runs:-?} KVM_RUNs plus xfeatures_switch_test in a loop; no splat"
-fi
+case_nmi_storm() {
+	stage "$flavour: nmi-storm (${seconds}s, an NMI every 5 ms)"
+	boot nmi-storm $((seconds * 10 + 120)) "$trace_exits_setup
+	trace_exits 0x61
+	echo \"LAZYSWITCH-NMIS-BEFORE: \$($nmi_sum)\"
+	(while :; do $g/xfeatures_switch_test > /dev/null || { echo LAZYSWITCH-XFEATURES-FAILED; exit 1; }
+		[ -e /tmp/stop ] && exit 0; done) & loop=\$!
+	$g/state_storm_test -S -d $seconds; rc=\$?
+	touch /tmp/stop; wait \$loop || rc=1
+	echo \"LAZYSWITCH-NMIS-AFTER: \$($nmi_sum)\"
+	grep NMI: /proc/interrupts
+	count_exits LAZYSWITCH-NMI-EXITS
+	exit \$rc"
+	sent=0
+	if wait_console nmi-storm '# guests running'; then
+		sent=$(python3 "$REPO/scripts/hmp.py" "$tmp/nmi-storm/monitor.sock" --every 5 \
+			--for "$((seconds > 2 ? seconds - 1 : seconds))" nmi 2> "$tmp/nmi-storm/hmp.err" |
+			sed -n 's/^hmp: \([0-9]*\) commands.*/\1/p')
+	fi
+	vmrc=0; finish || vmrc=$?
+	c=$tmp/nmi-storm/console.log
+	before=$(sed -n 's/^LAZYSWITCH-NMIS-BEFORE: //p' "$c" | tr -d '\r')
+	after=$(sed -n 's/^LAZYSWITCH-NMIS-AFTER: //p' "$c" | tr -d '\r')
+	inguest=$(sed -n 's/^LAZYSWITCH-NMI-EXITS: //p' "$c" | tr -d '\r')
+	runs=$(sed -n 's/.*intact in guest and host over \([0-9]*\) KVM_RUNs.*/\1/p' "$c")
+	if [ "$vmrc" != 0 ]; then
+		tap fail nmi-storm "guests failed or the kernel complained (exit $vmrc; $(tail -1 "$tmp/nmi-storm/vm-run.log"))"
+	elif [ -z "$before" ] || [ -z "$after" ] || [ "${sent:-0}" = 0 ]; then
+		tap fail nmi-storm "no NMI count or none sent ($(head -1 "$tmp/nmi-storm/hmp.err" 2>/dev/null))"
+	elif [ $((after - before)) -le 0 ]; then
+		tap fail nmi-storm "$sent NMIs sent, none seen by the guest kernel"
+	else
+		tap ok nmi-storm "$sent NMIs sent, $((after - before)) seen by the host kernel, ${inguest:-?} of them exits from guest mode; guests correct over ${runs:-?} KVM_RUNs plus xfeatures_switch_test in a loop; no splat"
+	fi
+}
 
-stage "$flavour: mce-corrected (corrected errors while guests spin)"
-errors=$((quick ? 2 : 6))
-boot mce-corrected $((seconds * 10 + 120)) "for d in /sys/devices/system/machinecheck/machinecheck*; do echo 1 > \$d/check_interval; done
-$g/state_storm_test -S -w spin -d $((errors * 2 + 2))"
-injected=0
-if wait_console mce-corrected '# guests running'; then
-	for i in $(seq "$errors"); do
-		# MCi_STATUS VAL|EN, UC=0: a corrected error; QEMU only fills the bank.
-		python3 "$REPO/scripts/hmp.py" "$tmp/mce-corrected/monitor.sock" \
-			"mce $((i % 2)) $((1 + i % 2)) 0x9000000000000000 0x0 0 0" \
-			>> "$tmp/mce-corrected/hmp.log" 2>&1 && injected=$((injected + 1))
-		sleep 2
-	done
-fi
-vmrc=0; finish || vmrc=$?
-c=$tmp/mce-corrected/console.log
-logged=$(grep -c 'Hardware Error\]: CPU [0-9]*: Machine Check: 0 Bank [0-9]*: 9000000000000000' "$c")
-if [ "$vmrc" != 0 ]; then
-	tap fail mce-corrected "guests failed or the kernel complained (exit $vmrc; $(tail -1 "$tmp/mce-corrected/vm-run.log"))"
-elif [ "$injected" != "$errors" ] || [ "$logged" != "$injected" ]; then
-	tap fail mce-corrected "$injected of $errors errors injected, $logged logged by the host"
-else
-	tap ok mce-corrected "$injected corrected errors injected while vCPUs spun in guest mode, $logged logged by the host's MCA poll (no #MC exception: QEMU raises one only for UC=1), guests correct, no splat"
-fi
+case_mce_corrected() {
+	stage "$flavour: mce-corrected (corrected errors while guests spin)"
+	errors=$((quick ? 2 : 6))
+	boot mce-corrected $((seconds * 10 + 120)) "for d in /sys/devices/system/machinecheck/machinecheck*; do echo 1 > \$d/check_interval; done
+	$g/state_storm_test -S -w spin -d $((errors * 2 + 4)); rc=\$?
+	sleep 3	# the last error's poll
+	exit \$rc"
+	injected=0
+	if wait_console mce-corrected '# guests running'; then
+		for i in $(seq "$errors"); do
+			# MCi_STATUS VAL|EN, UC=0: a corrected error; QEMU only fills the bank.
+			python3 "$REPO/scripts/hmp.py" "$tmp/mce-corrected/monitor.sock" \
+				"mce $((i % 2)) $((1 + i % 2)) 0x9000000000000000 0x0 0 0" \
+				>> "$tmp/mce-corrected/hmp.log" 2>&1 && injected=$((injected + 1))
+			sleep 2
+		done
+	fi
+	vmrc=0; finish || vmrc=$?
+	c=$tmp/mce-corrected/console.log
+	logged=$(grep -c 'Hardware Error\]: CPU [0-9]*: Machine Check: 0 Bank [0-9]*: 9000000000000000' "$c")
+	if [ "$vmrc" != 0 ]; then
+		tap fail mce-corrected "guests failed or the kernel complained (exit $vmrc; $(tail -1 "$tmp/mce-corrected/vm-run.log"))"
+	elif [ "$injected" != "$errors" ] || [ "$logged" != "$injected" ]; then
+		tap fail mce-corrected "$injected of $errors errors injected, $logged logged by the host"
+	else
+		tap ok mce-corrected "$injected corrected errors injected while vCPUs spun in guest mode, $logged logged by the host's MCA poll (no #MC exception: QEMU raises one only for UC=1), guests correct, no splat"
+	fi
+}
 
-if [ "$quick" = 0 ]; then
+case_mce_exception() {
 	stage "$flavour: mce-exception (UCNA #MC while a vCPU is in guest mode)"
 	boot mce-exception 120 "$trace_exits_setup
-trace_exits 0x52
-$g/state_storm_test -S -w spin -d 8; rc=\$?
-count_exits LAZYSWITCH-MC-EXITS
-exit \$rc"
+	trace_exits 0x52
+	$g/state_storm_test -S -w spin -d 8; rc=\$?
+	count_exits LAZYSWITCH-MC-EXITS
+	exit \$rc"
 	if wait_console mce-exception '# guests running'; then
 		sleep 2
 		# VAL|UC|EN, PCC=0, S=0, AR=0 (UCNA); MCG_STATUS RIPV|MCIP.
@@ -184,41 +203,49 @@ exit \$rc"
 	else
 		tap fail mce-exception "unexplained outcome (VM exit $vmrc, ${mcexits:-no} #MC intercepts; console: $c)"
 	fi
-fi
+}
 
-stage "$flavour: migration-storm (${seconds}s)"
-boot migration-storm $((seconds * 10 + 120)) "$g/state_storm_test -d $seconds"
-vmrc=0; finish || vmrc=$?
-c=$tmp/migration-storm/console.log
-line=$(grep -m1 -E '^(ok|not ok) 1 ' "$c" | tr -d '\r')
-if [ "$vmrc" = 0 ] && [ -n "$line" ]; then
-	tap ok migration-storm "${line#ok 1 }"
-else
-	tap fail migration-storm "exit $vmrc: ${line:-no result} ($(tail -1 "$tmp/migration-storm/vm-run.log"))"
-fi
+case_migration_storm() {
+	stage "$flavour: migration-storm (${seconds}s)"
+	boot migration-storm $((seconds * 10 + 120)) "$g/state_storm_test -d $seconds"
+	vmrc=0; finish || vmrc=$?
+	c=$tmp/migration-storm/console.log
+	line=$(grep -m1 -E '^(ok|not ok) 1 ' "$c" | tr -d '\r')
+	if [ "$vmrc" = 0 ] && [ -n "$line" ]; then
+		tap ok migration-storm "${line#ok 1 }"
+	else
+		tap fail migration-storm "exit $vmrc: ${line:-no result} ($(tail -1 "$tmp/migration-storm/vm-run.log"))"
+	fi
+}
 
-stage "$flavour: hostile-guest"
-boot hostile-guest $((seconds * 10 + 180)) "K=/sys/kernel/debug/kmemleak
-if [ -w \$K ]; then echo scan > \$K; echo clear > \$K; fi
-$g/hostile_guest_test; rc=\$?
-if [ -w \$K ]; then
-	# An object must be unreferenced in two scans, and older than 5 s.
-	sleep 6; echo scan > \$K; echo scan > \$K
-	echo \"LAZYSWITCH-LEAKS: \$(grep -c '^unreferenced object' \$K)\"
-	cat \$K
-fi
-exit \$rc"
-vmrc=0; finish || vmrc=$?
-c=$tmp/hostile-guest/console.log
-total=$(grep -m1 -o 'total: [0-9]* hostile inputs, [0-9]* #GP, seed 0x[0-9a-f]*' "$c")
-leaks=$(sed -n 's/^LAZYSWITCH-LEAKS: //p' "$c" | tr -d '\r')
-if [ "$vmrc" != 0 ]; then
-	tap fail hostile-guest "exit $vmrc ($(tail -1 "$tmp/hostile-guest/vm-run.log")); replay with the seed printed in $c"
-elif [ -n "$leaks" ] && [ "$leaks" != 0 ]; then
-	tap fail hostile-guest "$total; kmemleak: $leaks unreferenced objects (see $c)"
-else
-	tap ok hostile-guest "$total; ${leaks:+kmemleak: 0 leaks; }no crash, no splat"
-fi
+case_hostile_guest() {
+	stage "$flavour: hostile-guest"
+	boot hostile-guest $((seconds * 10 + 180)) "K=/sys/kernel/debug/kmemleak
+	if [ -w \$K ]; then echo scan > \$K; echo clear > \$K; fi
+	$g/hostile_guest_test; rc=\$?
+	if [ -w \$K ]; then
+		# An object must be unreferenced in two scans, and older than 5 s.
+		sleep 6; echo scan > \$K; echo scan > \$K
+		echo \"LAZYSWITCH-LEAKS: \$(grep -c '^unreferenced object' \$K)\"
+		cat \$K
+	fi
+	exit \$rc"
+	vmrc=0; finish || vmrc=$?
+	c=$tmp/hostile-guest/console.log
+	total=$(grep -m1 -o 'total: [0-9]* hostile inputs, [0-9]* #GP, seed 0x[0-9a-f]*' "$c")
+	leaks=$(sed -n 's/^LAZYSWITCH-LEAKS: //p' "$c" | tr -d '\r')
+	if [ "$vmrc" != 0 ]; then
+		tap fail hostile-guest "exit $vmrc ($(tail -1 "$tmp/hostile-guest/vm-run.log")); replay with the seed printed in $c"
+	elif [ -n "$leaks" ] && [ "$leaks" != 0 ]; then
+		tap fail hostile-guest "$total; kmemleak: $leaks unreferenced objects (see $c)"
+	else
+		tap ok hostile-guest "$total; ${leaks:+kmemleak: 0 leaks; }no crash, no splat"
+	fi
+}
+
+for c in $cases; do
+	case_${c//-/_}
+done
 
 # A disk that filled up during the run leaves truncated logs: record nothing.
 [ "$(free_mb "$RESULTS")" -gt 0 ] || die "$RESULTS filled up during the run; nothing recorded"
@@ -229,5 +256,5 @@ tmp=
 ln -sfn "stress-$flavour-$stamp" "$RESULTS/stress-$flavour-latest.tmp" &&
 	mv -T "$RESULTS/stress-$flavour-latest.tmp" "$RESULTS/stress-$flavour-latest"
 echo "1..$n"
-stage "$flavour: $((n - failed)) of $n stress cases passed or skipped; recorded in results/stress-$flavour-$stamp"
+stage "$flavour: $((n - failed)) of $n stress cases passed or skipped; recorded in $dest"
 [ "$failed" = 0 ]

@@ -55,9 +55,10 @@ class StressArgs(unittest.TestCase):
         self.assertEqual(len(errs), 1, r.stderr)
         self.assertIn(text, errs[0])
 
-    def test_bad_flavour_duration_and_missing_build(self):
+    def test_bad_flavour_duration_case_and_missing_build(self):
         self.assertOneLine(self.run_stress('-f', 'vanilla'), 'unknown flavour')
         self.assertOneLine(self.run_stress('-d', '0'), 'bad duration')
+        self.assertOneLine(self.run_stress('-c', 'nmi-storm nope'), "unknown case 'nope'")
         self.assertOneLine(self.run_stress('-f', 'debug'), 'make build-debug')
 
 
