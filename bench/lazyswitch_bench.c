@@ -78,6 +78,8 @@ struct bench_case {
 	 * one (and correct), 0 if it is not this case's, -1 if it was wrong.
 	 */
 	int (*host_exit)(struct kvm_vcpu *vcpu, uint64_t nr);
+	/* The loop sums timer lateness in timer_late_tsc. */
+	bool timer_lateness;
 	/* Host: what to say about a vCPU that stopped making progress. */
 	void (*host_diag)(struct kvm_vm *vm, struct kvm_vcpu *vcpu, char *buf, size_t len);
 };
@@ -100,6 +102,10 @@ static uint64_t ipi_irqs;
 static vm_vaddr_t nested_gva;		/* struct svm_test_data or struct vmx_pages */
 static bool nested_svm;
 static bool guest_tsc_agrees;		/* the guest's RDTSC matches KVM's guest TSC */
+static int64_t guest_tsc_skew;		/* KVM's guest TSC - the guest's RDTSC, at most */
+static uint64_t timer_late_tsc;		/* timer_*: lateness summed over the loop */
+static uint64_t timer_irq_tsc;		/* the guest's RDTSC in the last timer interrupt */
+static uint64_t timer_tsc_khz;
 static bool guest_xf;			/* -X: XCR0 is XF_XCR0 ... */
 static bool guest_xf_pkru;		/* ... and PKRU is XF_PKRU */
 
@@ -166,6 +172,7 @@ static inline void xf_check(uint64_t i)
 
 static void guest_timer_handler(struct ex_regs *regs)
 {
+	WRITE_ONCE(timer_irq_tsc, rdtsc());
 	WRITE_ONCE(timer_irqs, timer_irqs + 1);
 	x2apic_write_reg(APIC_EOI, 0);
 }
@@ -249,6 +256,72 @@ static void guest_tscdeadline_loop(uint64_t iters)
 	__GUEST_ASSERT(READ_ONCE(timer_irqs) == base,
 		       "%lu timer interrupts from a deadline 2^50 cycles away",
 		       READ_ONCE(timer_irqs) - base);
+}
+
+#ifndef KVM_FEATURE_PV_TIMER
+#define KVM_FEATURE_PV_TIMER	18
+#define MSR_KVM_PV_TIMER_EN	0x4b564d09
+struct kvm_pv_timer {
+	__u64 expire_tsc;
+	__u64 next_sync_tsc;
+	__u64 pad[6];
+};
+#endif
+#define X86_FEATURE_KVM_PV_TIMER KVM_X86_CPU_FEATURE(0x40000001, 0, EAX, KVM_FEATURE_PV_TIMER)
+
+static struct kvm_pv_timer pv_area __aligned(64);
+static uint64_t pv_area_gpa;
+
+/* Deadlines are KVM's guest TSC, which the guest's RDTSC may lag (TCG). */
+static uint64_t guest_kvm_tsc(void)
+{
+	return rdtsc() + guest_tsc_skew;
+}
+
+static void guest_pv_timer_setup(void)
+{
+	guest_timer_setup();
+	wrmsr(MSR_KVM_PV_TIMER_EN, pv_area_gpa | 1);
+	while (!READ_ONCE(pv_area.next_sync_tsc))
+		cpu_relax();
+}
+
+/*
+ * One deadline timer_delta_tsc ahead per iteration, armed through the MSR
+ * or the pvtimer area, then a busy wait (no HLT) for its interrupt.
+ */
+static void guest_timer_loop(uint64_t iters, bool pv)
+{
+	uint64_t i, deadline, next_sync, base = READ_ONCE(timer_irqs), late = 0;
+
+	asm volatile("sti");
+	for (i = 0; i < iters; i++) {
+		deadline = guest_kvm_tsc() + timer_delta_tsc;
+		next_sync = READ_ONCE(pv_area.next_sync_tsc);
+		if (pv && deadline >= next_sync && next_sync > guest_kvm_tsc()) {
+			WRITE_ONCE(pv_area.expire_tsc, deadline);
+		} else {
+			WRITE_ONCE(pv_area.expire_tsc, 0);
+			wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
+		}
+		while (READ_ONCE(timer_irqs) == base + i)
+			cpu_relax();
+		late += READ_ONCE(timer_irq_tsc) + guest_tsc_skew > deadline ?
+			READ_ONCE(timer_irq_tsc) + guest_tsc_skew - deadline : 0;
+		xf_check(i);
+	}
+	asm volatile("cli");
+	WRITE_ONCE(timer_late_tsc, late);
+}
+
+static void guest_timer_msr_loop(uint64_t iters)
+{
+	guest_timer_loop(iters, false);
+}
+
+static void guest_timer_pv_loop(uint64_t iters)
+{
+	guest_timer_loop(iters, true);
 }
 
 /*
@@ -450,6 +523,27 @@ static void setup_tscdeadline(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
 }
 
+static const char *skip_no_pvtimer(void)
+{
+	const char *why = skip_no_tsc_deadline();
+
+	if (!why && !kvm_cpu_has(X86_FEATURE_KVM_PV_TIMER))
+		why = "KVM does not offer KVM_FEATURE_PV_TIMER (kernel without pvtimer, or "
+		      "kvm.pvtimer_cpu unset)";
+	return why;
+}
+
+static void setup_timer(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	timer_tsc_khz = __vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, NULL);
+	TEST_ASSERT((int64_t)timer_tsc_khz > 0, "KVM_GET_TSC_KHZ failed");
+	timer_delta_tsc = timer_tsc_khz * opt_hlt_us / 1000;
+	sync_global_to_guest(vm, timer_delta_tsc);
+	setup_tscdeadline(vm, vcpu);
+	pv_area_gpa = addr_gva2gpa(vm, (vm_vaddr_t)&pv_area);
+	sync_global_to_guest(vm, pv_area_gpa);
+}
+
 static void setup_self_ipi(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
 	vm_install_exception_handler(vm, IPI_VECTOR, guest_ipi_handler);
@@ -512,6 +606,24 @@ static const struct bench_case cases[] = {
 		.host_setup = setup_tscdeadline,
 		.guest_setup = guest_timer_setup,
 		.guest_loop = guest_tscdeadline_loop,
+	}, {
+		.name = "timer_msr",
+		.svm_exit = "WRMSR (0x7c) arm + the expiry's interrupt",
+		.vmx_exit = "WRMSR (32) arm + the expiry's interrupt (none with posted timer interrupts)",
+		.skip_reason = skip_no_tsc_deadline,
+		.host_setup = setup_timer,
+		.guest_setup = guest_timer_setup,
+		.guest_loop = guest_timer_msr_loop,
+		.timer_lateness = true,
+	}, {
+		.name = "timer_pv",
+		.svm_exit = "the expiry's interrupt; WRMSR (0x7c) only for deadlines inside the scan horizon",
+		.vmx_exit = "the expiry's interrupt (none with APICv); WRMSR (32) only inside the horizon",
+		.skip_reason = skip_no_pvtimer,
+		.host_setup = setup_timer,
+		.guest_setup = guest_pv_timer_setup,
+		.guest_loop = guest_timer_pv_loop,
+		.timer_lateness = true,
 	}, {
 		.name = "x2apic_self_ipi",
 		.svm_exit = "WRMSR (0x7c) ICR, fastpath with NRIPS; + WRMSR EOI",
@@ -765,6 +877,8 @@ static bool bench_init(struct bench *b, int idx)
 		goto fail;
 	tsc1 = vcpu_get_msr(b->vcpu, MSR_IA32_TSC);
 	guest_tsc_agrees = guest_tsc >= tsc0 && guest_tsc <= tsc1;
+	guest_tsc_skew = guest_tsc_agrees ? 0 : tsc0 - guest_tsc;
+	sync_global_to_guest(b->vm, guest_tsc_skew);
 	if (!guest_tsc_agrees && b->c->host_probed)
 		fprintf(stderr, "# %s: guest RDTSC %lu, KVM's guest TSC %lu..%lu around it\n",
 			b->c->name, guest_tsc, tsc0, tsc1);
@@ -832,6 +946,11 @@ static int run_case(int idx, struct sample *out, uint64_t *out_iters)
 		printf("%s %.3f irq_exits/iter\n", c->name, (double)s.irq_exits / iters);
 		if (print_cycles)
 			printf("%s %.0f cycles/iter\n", c->name, (double)s.cycles / iters);
+		if (c->timer_lateness) {
+			sync_global_from_guest(b.vm, timer_late_tsc);
+			printf("%s %.1f late_ns/iter\n", c->name,
+			       (double)timer_late_tsc * 1000000 / timer_tsc_khz / iters);
+		}
 	}
 	fflush(stdout);
 	if (out)
@@ -886,7 +1005,7 @@ static void usage(FILE *f)
 		"\n"
 		"  -t MS     calibrate until one guest loop takes MS ms (default %lu)\n"
 		"  -n ITERS  fixed iteration count, no calibration\n"
-		"  -d US     hlt: arm the timer US microseconds ahead (default 1000)\n"
+		"  -d US     hlt, timer_msr, timer_pv: arm the timer US microseconds ahead (default 1000)\n"
 		"  -C CPU    pin to this host CPU (default: the one it started on); the host's\n"
 		"            TSC_AUX is its CPU number, so KVM writes it on exits off CPU 0\n"
 		"  -X        guest xfeatures unlike the host's: XCR0 0x3 (x87|SSE) and, with\n"

@@ -34,6 +34,7 @@ FIGURES = [
     ("reloads_per_exit", "reloads/exit", 3),
     ("reloads_per_kvm_run", "reloads/KVM_RUN", 3),
     ("exit_ns_mean", "exit->entry ns mean", 0),
+    ("timer_late_ns", "timer late ns/iter", 0),
     ("reload_cycles_per_exit_est", "reload cycles/exit (est.)", 0),
 ]
 
@@ -290,7 +291,8 @@ def report(a):
                 fig = {"iters": b.get("iters"), "ns_per_iter": b.get("ns/iter"),
                        "exits_per_iter": b.get("exits/iter"),
                        "irq_exits_per_iter": b.get("irq_exits/iter"),
-                       "cycles_per_iter": b.get("cycles/iter")}
+                       "cycles_per_iter": b.get("cycles/iter"),
+                       "timer_late_ns": b.get("late_ns/iter")}
                 ks, totals = kvmswitch_figures(last_json(os.path.join(cdir, "kvmswitch.json")))
                 fig.update(ks)
                 fig["reload_cycles_per_exit_est"] = reload_cycles_per_exit(
@@ -380,11 +382,33 @@ def summary_md(meta, flavours, cases, results):
                 notes.append(f"- {case} on {fl}: flame graph {e['flame_graph']}")
     if notes:
         lines += ["Not measured or incomplete:", ""] + notes + [""]
+    lines += pvtimer_md(flavours, results)
     lines += probe_md(meta, flavours)
     lines.append("Per case: `<case>/<flavour>.figures.json`, the tools' raw JSON, folded stacks "
                  "(`.folded`), flame graphs (`.html`, offline; `.svg`), and `diff.svg` "
                  f"({flavours[-1]} vs {flavours[0]}: red = larger share of samples).")
     return "\n".join(lines) + "\n"
+
+
+def pvtimer_md(flavours, results):
+    """timer_pv against timer_msr in the same kernel: what pvtimer saves."""
+    lines = []
+    for fl in flavours:
+        msr, pv = (results.get(c, {}).get(fl, {}) for c in ("timer_msr", "timer_pv"))
+        if msr.get("status") != "ok" or pv.get("status") != "ok":
+            continue
+        fm, fp = msr["figures"], pv["figures"]
+        em, ep = fm.get("exits_per_iter"), fp.get("exits_per_iter")
+        if not em or ep is None:
+            continue
+        lines.append(f"- {fl}: {em:.3f} exits per programmed timer through the MSR, "
+                     f"{ep:.3f} through pvtimer ({(1 - ep / em) * 100:.0f}% fewer); "
+                     f"lateness {fmt(fm.get('timer_late_ns'), 0)} vs "
+                     f"{fmt(fp.get('timer_late_ns'), 0)} ns per timer.")
+    if not lines:
+        return []
+    return ["Paravirtual timer (timer_pv vs timer_msr, same kernel; counts exact, "
+            "lateness as timed by the guest):", ""] + lines + [""]
 
 
 def probe_md(meta, flavours):

@@ -114,6 +114,19 @@ class Summary(unittest.TestCase):
         self.assertIn("reload cycles/exit (est.)", md)
         self.assertIn("TCG-emulated TSC", md)
 
+    def test_pvtimer_compares_timer_cases_within_one_kernel(self):
+        res = {"timer_msr": {"baseline": {"status": "ok", "figures": {"exits_per_iter": 2.0}},
+                             "patched": {"status": "ok", "figures": {"exits_per_iter": 2.0,
+                                                                     "timer_late_ns": 900.0}}},
+               "timer_pv": {"baseline": {"status": "(skipped) no pvtimer"},
+                            "patched": {"status": "ok", "figures": {"exits_per_iter": 0.5,
+                                                                    "timer_late_ns": 1200.0}}}}
+        lines = br.pvtimer_md(["baseline", "patched"], res)
+        self.assertEqual(len([l for l in lines if l.startswith("- ")]), 1)
+        self.assertIn("- patched: 2.000 exits per programmed timer through the MSR, 0.500 "
+                      "through pvtimer (75% fewer); lateness 900 vs 1200 ns", "\n".join(lines))
+        self.assertEqual(br.pvtimer_md(["baseline", "patched"], self.results()), [])
+
     def test_index_lists_runs_and_keeps_the_text(self):
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "README.md"), "w") as f:

@@ -1,0 +1,707 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvtimer: a guest that implements the paravirtual TSC-deadline protocol
+ * itself (MSR_KVM_PV_TIMER_EN, struct kvm_pv_timer) and checks that
+ *  - every deadline armed through the shared area fires, never early, and
+ *    at most the scan period plus a slack late;
+ *  - arming through the area takes at least 90% fewer TSC_DEADLINE MSR
+ *    exits than arming through the MSR, in the same run;
+ *  - hostile input gets #GP exactly where the ABI says, and neither crashes
+ *    the host nor loses a timer: bad enable values, deadlines of 0, in the
+ *    past and ~0, garbage in the area, enable/disable flips with a deadline
+ *    armed, vCPUs destroyed while the scan runs, several VMs at once.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "apic.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "tracepoint_counter.h"
+
+#ifndef KVM_FEATURE_PV_TIMER
+#define KVM_FEATURE_PV_TIMER	18
+#define MSR_KVM_PV_TIMER_EN	0x4b564d09
+struct kvm_pv_timer {
+	__u64 expire_tsc;
+	__u64 next_sync_tsc;
+	__u64 pad[6];
+};
+#endif
+#define X86_FEATURE_KVM_PV_TIMER KVM_X86_CPU_FEATURE(0x40000001, 0, EAX, KVM_FEATURE_PV_TIMER)
+
+#define TIMER_VECTOR	0xec
+#define NR_TESTS	8
+#define ERR_LEN		1200
+
+/* Guest state; the host fills in the parameters before each run. */
+static struct kvm_pv_timer area __aligned(64);
+static uint64_t area_gpa;
+static int64_t tsc_skew_lo, tsc_skew_hi;	/* KVM's guest TSC - guest RDTSC */
+static uint64_t delta_tsc, wait_tsc, nr_timers;
+static volatile uint64_t timer_irqs, last_irq_tsc;
+static uint64_t fallbacks, early, lost, lateness[1000];
+static uint64_t bad_msr_values[8];
+static uint8_t bad_msr_vectors[8];
+
+enum { PROTO_MSR, PROTO_PV };
+
+static void guest_timer_handler(struct ex_regs *regs)
+{
+	last_irq_tsc = rdtsc();
+	timer_irqs++;
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+/* KVM's guest TSC, which deadlines are compared with (see tsc_skew). */
+static uint64_t guest_now(void)
+{
+	return rdtsc() + tsc_skew_lo;
+}
+
+static void guest_setup(void)
+{
+	x2apic_enable();
+	x2apic_write_reg(APIC_LVTT, APIC_LVT_TIMER_TSCDEADLINE | TIMER_VECTOR);
+	asm volatile("sti");
+}
+
+static void guest_pv_enable(void)
+{
+	wrmsr(MSR_KVM_PV_TIMER_EN, area_gpa | 1);
+	/* The first scan renews the promise. */
+	while (!READ_ONCE(area.next_sync_tsc))
+		cpu_relax();
+}
+
+/* The guest side of the protocol: returns true if it fell back to the MSR. */
+static bool guest_pv_arm(uint64_t deadline)
+{
+	uint64_t next_sync = READ_ONCE(area.next_sync_tsc), now = guest_now();
+
+	if (deadline >= next_sync && next_sync > now) {
+		WRITE_ONCE(area.expire_tsc, deadline);
+		return false;
+	}
+	WRITE_ONCE(area.expire_tsc, 0);
+	wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
+	return true;
+}
+
+/* Wait for the interrupt of @deadline; false if none came within wait_tsc. */
+static bool guest_wait(uint64_t before, uint64_t deadline)
+{
+	uint64_t give_up = deadline + wait_tsc;
+
+	while (timer_irqs == before && guest_now() < give_up)
+		cpu_relax();
+	return timer_irqs != before;
+}
+
+/* Arm nr_timers deadlines delta_tsc ahead, one at a time. */
+static void guest_timers(int proto)
+{
+	uint64_t i, before, deadline;
+
+	for (i = 0; i < nr_timers; i++) {
+		before = timer_irqs;
+		deadline = guest_now() + delta_tsc;
+		if (proto == PROTO_PV)
+			fallbacks += guest_pv_arm(deadline);
+		else
+			wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
+		if (!guest_wait(before, deadline)) {
+			lost++;
+			continue;
+		}
+		/* Early only if early even with the largest skew possible. */
+		if (last_irq_tsc + tsc_skew_hi < deadline)
+			early++;
+		else if (i < ARRAY_SIZE(lateness))
+			lateness[i] = last_irq_tsc + tsc_skew_lo > deadline ?
+				      last_irq_tsc + tsc_skew_lo - deadline : 0;
+	}
+}
+
+static void guest_skew_probe(void)
+{
+	GUEST_SYNC(rdtsc());
+}
+
+/* Each phase runs between two syncs, so the host can count it alone. */
+static void guest_protocols(void)
+{
+	guest_skew_probe();
+	guest_setup();
+	GUEST_SYNC(0);
+	guest_timers(PROTO_MSR);
+	GUEST_SYNC(1);
+	guest_pv_enable();
+	guest_timers(PROTO_PV);
+	GUEST_SYNC(2);
+	wrmsr(MSR_KVM_PV_TIMER_EN, 0);
+	GUEST_DONE();
+}
+
+/* Armed and left running: the host destroys the VM under it. */
+static void guest_destroyed(void)
+{
+	guest_setup();
+	guest_pv_enable();
+	GUEST_SYNC(0);
+	for (;;)
+		cpu_relax();
+}
+
+/* #GP vectors of each bad enable value; the MSR must keep its value. */
+static void guest_bad_enables(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad_msr_values) && bad_msr_values[i]; i++) {
+		bad_msr_vectors[i] = wrmsr_safe(MSR_KVM_PV_TIMER_EN, bad_msr_values[i]);
+		GUEST_ASSERT_EQ(rdmsr(MSR_KVM_PV_TIMER_EN), 0);
+	}
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_KVM_PV_TIMER_EN, area_gpa | 1), 0);
+	GUEST_ASSERT_EQ(rdmsr(MSR_KVM_PV_TIMER_EN), area_gpa | 1);
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_KVM_PV_TIMER_EN, 0), 0);
+	GUEST_ASSERT_EQ(rdmsr(MSR_KVM_PV_TIMER_EN), 0);
+	GUEST_DONE();
+}
+
+static void guest_hostile_deadlines(void)
+{
+	uint64_t before, deadline, i;
+
+	guest_skew_probe();
+	guest_setup();
+	guest_pv_enable();
+
+	/* 0 arms nothing. */
+	before = timer_irqs;
+	WRITE_ONCE(area.expire_tsc, 0);
+	GUEST_ASSERT(!guest_wait(before, guest_now() + delta_tsc));
+
+	/* A deadline in the past fires at once. */
+	before = timer_irqs;
+	WRITE_ONCE(area.expire_tsc, guest_now() - delta_tsc);
+	__GUEST_ASSERT(guest_wait(before, guest_now()), "past deadline lost");
+
+	/* ~0 never fires, and the next deadline replaces it. */
+	before = timer_irqs;
+	WRITE_ONCE(area.expire_tsc, ~0ull);
+	GUEST_ASSERT(!guest_wait(before, guest_now() + delta_tsc));
+	deadline = guest_now() + delta_tsc;
+	guest_pv_arm(deadline);
+	__GUEST_ASSERT(guest_wait(before, deadline), "deadline after ~0 lost");
+	GUEST_ASSERT(last_irq_tsc + tsc_skew_hi >= deadline);
+
+	/* Garbage over the host's promise and the padding, then a deadline. */
+	for (i = 0; i < 1000; i++) {
+		WRITE_ONCE(area.next_sync_tsc, i * 0x9e3779b97f4a7c15ull);
+		WRITE_ONCE(area.pad[i % 6], ~i);
+	}
+	before = timer_irqs;
+	deadline = guest_now() + delta_tsc;
+	WRITE_ONCE(area.expire_tsc, deadline);
+	__GUEST_ASSERT(guest_wait(before, deadline), "deadline after garbage lost");
+	GUEST_ASSERT(last_irq_tsc + tsc_skew_hi >= deadline);
+
+	/* Flip enable/disable with a deadline armed: it fires once. */
+	while (!READ_ONCE(area.next_sync_tsc) || READ_ONCE(area.next_sync_tsc) < guest_now())
+		cpu_relax();
+	before = timer_irqs;
+	deadline = guest_now() + 4 * delta_tsc;
+	guest_pv_arm(deadline);
+	for (i = 0; i < 500; i++) {
+		wrmsr(MSR_KVM_PV_TIMER_EN, 0);
+		wrmsr(MSR_KVM_PV_TIMER_EN, area_gpa | 1);
+	}
+	__GUEST_ASSERT(guest_wait(before, deadline), "deadline lost across flips");
+	GUEST_ASSERT(last_irq_tsc + tsc_skew_hi >= deadline);
+	GUEST_ASSERT(!guest_wait(before + 1, guest_now() + delta_tsc));
+	GUEST_ASSERT_EQ(timer_irqs, before + 1);
+	GUEST_DONE();
+}
+
+/* Host side. */
+
+static uint64_t opt_timers = 200, opt_delta_us = 2000, opt_slack_us = 10000;
+static uint64_t tsc_khz;
+
+static bool pvtimer_offered(void)
+{
+	return kvm_cpu_has(X86_FEATURE_KVM_PV_TIMER);
+}
+
+static uint64_t read_param(const char *name)
+{
+	char path[128];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+static bool read_param_bool(const char *name)
+{
+	char path[128], c = 'N';
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, " %c", &c) != 1)
+		c = 'N';
+	fclose(f);
+	return c == 'Y' || c == '1';
+}
+
+static uint64_t vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
+{
+	struct kvm_stats_header header;
+	struct kvm_stats_desc *descs, *d;
+	uint64_t value = 0;
+	int fd = vcpu_get_stats_fd(vcpu), i;
+
+	read_stats_header(fd, &header);
+	descs = read_stats_descriptors(fd, &header);
+	for (i = 0; i < header.num_desc; i++) {
+		d = get_stats_descriptor(descs, i, &header);
+		if (!strcmp(d->name, name)) {
+			read_stat_data(fd, &header, d, &value, 1);
+			break;
+		}
+	}
+	TEST_ASSERT(i < header.num_desc, "no vCPU stat %s", name);
+	free(descs);
+	close(fd);
+	return value;
+}
+
+/* Run to the next ucall; a guest assertion is returned as a message. */
+static int run_guest(struct kvm_vcpu *vcpu, struct ucall *uc, char *err, size_t len)
+{
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+	switch (get_ucall(vcpu, uc)) {
+	case UCALL_ABORT:
+		snprintf(err, len, "guest: %s (%s:%ld)", uc->buffer,
+			 (const char *)uc->args[0], uc->args[1]);
+		return UCALL_ABORT;
+	default:
+		return uc->cmd;
+	}
+}
+
+static struct kvm_vm *pv_vm(struct kvm_vcpu **vcpu, void *guest_code)
+{
+	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest_code);
+
+	vcpu_set_cpuid_feature(*vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
+	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
+	area_gpa = addr_gva2gpa(vm, (vm_vaddr_t)&area);
+	sync_global_to_guest(vm, area_gpa);
+	sync_global_to_guest(vm, delta_tsc);
+	sync_global_to_guest(vm, wait_tsc);
+	sync_global_to_guest(vm, nr_timers);
+	return vm;
+}
+
+/*
+ * Under nested TCG the guest's RDTSC may not include KVM's TSC offset.
+ * Measure the difference around one RDTSC in the guest, so the guest can
+ * compute deadlines in KVM's guest TSC; on hardware it is ~0.
+ */
+static bool probe_skew(struct kvm_vm *vm, struct kvm_vcpu *vcpu, char *err, size_t len)
+{
+	struct ucall uc;
+	uint64_t before, after;
+
+	before = vcpu_get_msr(vcpu, MSR_IA32_TSC);
+	if (run_guest(vcpu, &uc, err, len) != UCALL_SYNC)
+		return false;
+	after = vcpu_get_msr(vcpu, MSR_IA32_TSC);
+	tsc_skew_lo = before - uc.args[1];
+	tsc_skew_hi = after - uc.args[1];
+	sync_global_to_guest(vm, tsc_skew_lo);
+	sync_global_to_guest(vm, tsc_skew_hi);
+	return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Prints the lateness distribution in microseconds, returns the maximum. */
+static uint64_t print_lateness(const char *proto, uint64_t *late, uint64_t n)
+{
+	uint64_t sorted[ARRAY_SIZE(lateness)], i;
+
+	n = n < ARRAY_SIZE(lateness) ? n : ARRAY_SIZE(lateness);
+	memcpy(sorted, late, n * sizeof(*late));
+	qsort(sorted, n, sizeof(*sorted), cmp_u64);
+	for (i = 0; i < n; i++)
+		sorted[i] = sorted[i] * 1000 / tsc_khz;
+	ksft_print_msg("%s lateness us: min %lu p50 %lu p90 %lu p99 %lu max %lu (%lu timers)\n",
+		       proto, sorted[0], sorted[n / 2], sorted[n * 9 / 10],
+		       sorted[n * 99 / 100], sorted[n - 1], n);
+	return sorted[n - 1];
+}
+
+struct phase {
+	uint64_t msr_writes, exits, lost, early, fallbacks, max_late_us;
+};
+
+static uint64_t counter_read_reset(int fd)
+{
+	uint64_t v = 0;
+
+	TEST_ASSERT(read(fd, &v, sizeof(v)) == sizeof(v), "reading a perf counter");
+	ioctl(fd, PERF_EVENT_IOC_RESET, 0);
+	return v;
+}
+
+static void test_protocols(void)
+{
+	uint64_t period_us = read_param("kvm/parameters/pvtimer_period_us");
+	int msr_fd, exit_fd, i;
+	struct phase ph[2] = {};
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	char err[ERR_LEN] = "";
+	bool ok = true;
+
+	vm = pv_vm(&vcpu, guest_protocols);
+	msr_fd = kvm_tracepoint_counter("kvm_msr", 0, -1, false);
+	exit_fd = kvm_tracepoint_counter("kvm_exit", 0, -1, false);
+	if (msr_fd < 0 || exit_fd < 0) {
+		ksft_test_result_skip("protocols: cannot count kvm:kvm_msr/kvm_exit (%s)\n",
+				      strerror(errno));
+		ksft_test_result_skip("exits: no counters\n");
+		ksft_test_result_skip("stats: no counters\n");
+		ksft_test_result_skip("posted: no counters\n");
+		kvm_vm_free(vm);
+		return;
+	}
+	/* Only writes of MSR_IA32_TSC_DEADLINE (0x6e0). */
+	TEST_ASSERT(!ioctl(msr_fd, PERF_EVENT_IOC_SET_FILTER, "ecx == 1760 && write == 1"),
+		    "filtering kvm:kvm_msr");
+
+	ok = probe_skew(vm, vcpu, err, sizeof(err));
+	ksft_print_msg("guest TSC skew vs KVM: %ld..%ld cycles\n", tsc_skew_lo, tsc_skew_hi);
+	ok = ok && run_guest(vcpu, &uc, err, sizeof(err)) == UCALL_SYNC;
+	for (i = 0; ok && i < 2; i++) {
+		memset(lateness, 0, sizeof(lateness));
+		sync_global_to_guest(vm, lateness);
+		lost = early = fallbacks = 0;
+		sync_global_to_guest(vm, lost);
+		sync_global_to_guest(vm, early);
+		sync_global_to_guest(vm, fallbacks);
+		counter_read_reset(msr_fd);
+		counter_read_reset(exit_fd);
+		ok = run_guest(vcpu, &uc, err, sizeof(err)) == UCALL_SYNC;
+		ph[i].msr_writes = counter_read_reset(msr_fd);
+		ph[i].exits = counter_read_reset(exit_fd);
+		sync_global_from_guest(vm, lost);
+		sync_global_from_guest(vm, early);
+		sync_global_from_guest(vm, fallbacks);
+		sync_global_from_guest(vm, lateness);
+		ph[i].lost = lost;
+		ph[i].early = early;
+		ph[i].fallbacks = fallbacks;
+		ph[i].max_late_us = print_lateness(i ? "pvtimer" : "MSR", lateness, opt_timers);
+	}
+	ok = ok && run_guest(vcpu, &uc, err, sizeof(err)) == UCALL_DONE;
+
+	if (!ok) {
+		ksft_test_result_fail("protocols: %s\n", err);
+		ksft_test_result_skip("exits: the run failed\n");
+		ksft_test_result_skip("stats: the run failed\n");
+		goto out;
+	}
+	ksft_test_result(!ph[1].lost && !ph[1].early &&
+			 ph[1].max_late_us <= period_us + opt_slack_us,
+			 "protocols: %lu pvtimer deadlines %lu us ahead: %lu lost, %lu early, "
+			 "max %lu us late (limit %lu + %lu); MSR: %lu lost, %lu early\n",
+			 opt_timers, opt_delta_us, ph[1].lost, ph[1].early, ph[1].max_late_us,
+			 period_us, opt_slack_us, ph[0].lost, ph[0].early);
+
+	ksft_print_msg("exits per timer: MSR %lu.%02lu, pvtimer %lu.%02lu; TSC_DEADLINE writes: "
+		       "MSR %lu, pvtimer %lu (%lu guest fallbacks)\n",
+		       ph[0].exits / opt_timers, ph[0].exits * 100 / opt_timers % 100,
+		       ph[1].exits / opt_timers, ph[1].exits * 100 / opt_timers % 100,
+		       ph[0].msr_writes, ph[1].msr_writes, ph[1].fallbacks);
+	ksft_test_result(ph[0].msr_writes >= opt_timers &&
+			 ph[1].msr_writes * 10 <= ph[0].msr_writes,
+			 "exits: %lu TSC_DEADLINE exits with pvtimer vs %lu with the MSR "
+			 "(at least 90%% fewer)\n", ph[1].msr_writes, ph[0].msr_writes);
+
+	{
+		uint64_t syncs = vcpu_stat(vcpu, "pvtimer_syncs");
+		uint64_t fires = vcpu_stat(vcpu, "pvtimer_fires");
+		uint64_t fb = vcpu_stat(vcpu, "pvtimer_fallbacks");
+		uint64_t late = vcpu_stat(vcpu, "pvtimer_late");
+		uint64_t posted = vcpu_stat(vcpu, "pvtimer_posted");
+
+		ksft_print_msg("stats: syncs %lu fallbacks %lu late %lu fires %lu posted %lu\n",
+			       syncs, fb, late, fires, posted);
+		ksft_test_result(syncs + fb >= opt_timers && fb == ph[1].fallbacks &&
+				 fires >= opt_timers,
+				 "stats: %lu deadlines taken from the area + %lu fallbacks, "
+				 "%lu fires, for %lu timers\n", syncs, fb, fires, opt_timers);
+		if (posted)
+			ksft_test_result_pass("posted: %lu of %lu expiries posted\n", posted, fires);
+		else if (!read_param_bool("kvm_amd/parameters/avic") &&
+			 !read_param_bool("kvm_intel/parameters/enable_apicv"))
+			ksft_test_result_skip("posted: APICv/AVIC not enabled: expiries are "
+					      "injected with a kick\n");
+		else
+			ksft_test_result_skip("posted: APICv/AVIC enabled but no expiry posted "
+					      "(inhibited for this VM?)\n");
+	}
+	goto out_free;
+out:
+	ksft_test_result_skip("posted: the run failed\n");
+out_free:
+	close(msr_fd);
+	close(exit_fd);
+	kvm_vm_free(vm);
+}
+
+static void test_bad_enables(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = pv_vm(&vcpu, guest_bad_enables);
+	uint64_t unbacked = vm_compute_max_gfn(vm) << vm->page_shift;
+	const char *what[] = { "reserved bit 1", "reserved bit 5", "unaligned (+8)",
+			       "beyond MAXPHYADDR", "unbacked GPA" };
+	struct ucall uc;
+	char err[ERR_LEN];
+	int i, bad = 0;
+
+	bad_msr_values[0] = area_gpa | 1 | 2;
+	bad_msr_values[1] = area_gpa | 1 | 32;
+	bad_msr_values[2] = (area_gpa + 8) | 1;
+	bad_msr_values[3] = (1ull << vm->pa_bits) | 1;
+	bad_msr_values[4] = unbacked | 1;
+	sync_global_to_guest(vm, bad_msr_values);
+	if (run_guest(vcpu, &uc, err, sizeof(err)) != UCALL_DONE) {
+		ksft_test_result_fail("bad enables: %s\n", err);
+		kvm_vm_free(vm);
+		return;
+	}
+	sync_global_from_guest(vm, bad_msr_vectors);
+	for (i = 0; i < ARRAY_SIZE(what); i++) {
+		ksft_print_msg("enable with %s (0x%lx): %s\n", what[i], bad_msr_values[i],
+			       bad_msr_vectors[i] == GP_VECTOR ? "#GP" : "no #GP");
+		bad += bad_msr_vectors[i] != GP_VECTOR;
+	}
+	ksft_test_result(!bad, "bad enables: %d of %zu got #GP and left the MSR at 0; "
+			 "a valid enable and 0 did not\n", (int)ARRAY_SIZE(what) - bad,
+			 ARRAY_SIZE(what));
+	memset(bad_msr_values, 0, sizeof(bad_msr_values));
+	kvm_vm_free(vm);
+}
+
+static void test_hostile_deadlines(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = pv_vm(&vcpu, guest_hostile_deadlines);
+	struct ucall uc;
+	char err[ERR_LEN] = "";
+	int r = UCALL_ABORT;
+
+	if (probe_skew(vm, vcpu, err, sizeof(err)))
+		r = run_guest(vcpu, &uc, err, sizeof(err));
+	if (r == UCALL_DONE)
+		ksft_test_result_pass("hostile deadlines: 0 armed nothing, a past deadline fired "
+				      "at once, ~0 never fired, garbage and 1000 enable flips "
+				      "lost no timer and fired none twice\n");
+	else
+		ksft_test_result_fail("hostile deadlines: %s\n", err);
+	kvm_vm_free(vm);
+}
+
+/* vCPUs destroyed with deadlines armed, while the scan walks the list. */
+static void test_destroy_while_scanning(void)
+{
+	int i, n = 40;
+
+	struct kvm_pv_timer *hva;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	char err[ERR_LEN];
+
+	for (i = 0; i < n; i++) {
+		vm = pv_vm(&vcpu, guest_destroyed);
+		hva = addr_gva2hva(vm, (vm_vaddr_t)&area);
+		if (run_guest(vcpu, &uc, err, sizeof(err)) != UCALL_SYNC) {
+			ksft_test_result_fail("destroy: VM %d: %s\n", i, err);
+			kvm_vm_free(vm);
+			return;
+		}
+		/* A deadline due about now, so expiry races destruction too. */
+		hva->expire_tsc = vcpu_get_msr(vcpu, MSR_IA32_TSC) + (i % 4) * delta_tsc / 4;
+		if (i & 1)
+			vcpu_set_msr(vcpu, MSR_IA32_TSC_DEADLINE, ~0ull);
+		usleep(i % 5 * 50);
+		kvm_vm_free(vm);
+	}
+	ksft_test_result_pass("destroy: %d VMs destroyed with pvtimer enabled and deadlines "
+			      "armed or due\n", n);
+}
+
+struct vm_thread {
+	pthread_t thread;
+	char err[ERR_LEN];
+	uint64_t lost, early;
+	bool ok;
+};
+
+static pthread_mutex_t vm_create_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *vm_thread_fn(void *arg)
+{
+	struct vm_thread *t = arg;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+
+	/* pv_vm() writes globals of this process before they are synced. */
+	pthread_mutex_lock(&vm_create_lock);
+	vm = pv_vm(&vcpu, guest_protocols);
+	t->ok = probe_skew(vm, vcpu, t->err, sizeof(t->err));
+	pthread_mutex_unlock(&vm_create_lock);
+
+	t->ok = t->ok &&
+		run_guest(vcpu, &uc, t->err, sizeof(t->err)) == UCALL_SYNC &&
+		run_guest(vcpu, &uc, t->err, sizeof(t->err)) == UCALL_SYNC &&
+		run_guest(vcpu, &uc, t->err, sizeof(t->err)) == UCALL_SYNC &&
+		run_guest(vcpu, &uc, t->err, sizeof(t->err)) == UCALL_DONE;
+	if (t->ok) {
+		uint64_t *l = addr_gva2hva(vm, (vm_vaddr_t)&lost);
+		uint64_t *e = addr_gva2hva(vm, (vm_vaddr_t)&early);
+
+		t->lost = *l;
+		t->early = *e;
+	}
+	kvm_vm_free(vm);
+	return NULL;
+}
+
+static void test_several_vms(void)
+{
+	struct vm_thread t[4] = {};
+	uint64_t lost_all = 0, early_all = 0;
+	int i, failed = 0;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++)
+		TEST_ASSERT(!pthread_create(&t[i].thread, NULL, vm_thread_fn, &t[i]),
+			    "pthread_create");
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		pthread_join(t[i].thread, NULL);
+		if (!t[i].ok) {
+			ksft_print_msg("VM %d: %s\n", i, t[i].err);
+			failed++;
+		}
+		lost_all += t[i].lost;
+		early_all += t[i].early;
+	}
+	ksft_test_result(!failed && !lost_all && !early_all,
+			 "several VMs: %zu VMs x %lu MSR + %lu pvtimer deadlines at once: "
+			 "%d failed, %lu lost, %lu early\n", ARRAY_SIZE(t), nr_timers,
+			 nr_timers, failed, lost_all, early_all);
+}
+
+static void usage(const char *name)
+{
+	printf("usage: %s [-n TIMERS] [-d DELTA_US] [-s SLACK_US]\n"
+	       "  -n  deadlines per protocol (default 200, at most 1000)\n"
+	       "  -d  how far ahead each deadline is armed (default 2000 us)\n"
+	       "  -s  lateness allowed beyond the scan period (default 10000 us)\n", name);
+}
+
+static uint64_t parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (!*s || *end || v < min || v > max) {
+		fprintf(stderr, "error: -%s needs a number from %lu to %lu, not '%s'\n",
+			opt, min, max, s);
+		exit(KSFT_FAIL);
+	}
+	return v;
+}
+
+int main(int argc, char *argv[])
+{
+	const char *skip = NULL;
+	int opt, i;
+
+	while ((opt = getopt(argc, argv, "n:d:s:h")) != -1) {
+		switch (opt) {
+		case 'n': opt_timers = parse_u64("n", optarg, 10, ARRAY_SIZE(lateness)); break;
+		case 'd': opt_delta_us = parse_u64("d", optarg, 1, 1000000); break;
+		case 's': opt_slack_us = parse_u64("s", optarg, 0, 10000000); break;
+		case 'h': usage(argv[0]); exit(0);
+		default: usage(argv[0]); exit(KSFT_FAIL);
+		}
+	}
+
+	ksft_print_header();
+	ksft_set_plan(NR_TESTS);
+
+	if (!pvtimer_offered())
+		skip = "KVM does not offer KVM_FEATURE_PV_TIMER (kernel without pvtimer, "
+		       "or kvm.pvtimer_cpu unset)";
+	else if (!kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER))
+		skip = "KVM does not offer the TSC-deadline timer";
+	else if (!kvm_cpu_has(X86_FEATURE_X2APIC))
+		skip = "KVM does not offer x2APIC to guests";
+	if (skip) {
+		for (i = 0; i < NR_TESTS; i++)
+			ksft_test_result_skip("%s\n", skip);
+		ksft_finished();
+	}
+
+	{
+		struct kvm_vcpu *vcpu;
+		struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_protocols);
+
+		tsc_khz = __vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, NULL);
+		kvm_vm_free(vm);
+		TEST_ASSERT((int64_t)tsc_khz > 0, "KVM_GET_TSC_KHZ");
+	}
+	delta_tsc = opt_delta_us * tsc_khz / 1000;
+	wait_tsc = (opt_slack_us + 100000) * tsc_khz / 1000;
+	nr_timers = opt_timers;
+	ksft_print_msg("pvtimer_cpu %lu, period %lu us, TSC %lu kHz, %lu deadlines %lu us ahead\n",
+		       read_param("kvm/parameters/pvtimer_cpu"),
+		       read_param("kvm/parameters/pvtimer_period_us"), tsc_khz, opt_timers,
+		       opt_delta_us);
+
+	test_protocols();
+	test_bad_enables();
+	test_hostile_deadlines();
+	test_destroy_while_scanning();
+	test_several_vms();
+	ksft_finished();
+}
