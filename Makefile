@@ -49,6 +49,7 @@ $(INITRAMFS): scripts/guest/init scripts/initramfs.sh
 # The debug kernel runs this project's selftests and the short stress form
 # (docs/reliability.md says why this subset).
 test: build build-debug
+	@scripts/l2-prep.sh
 	@scripts/test.sh patched baseline:^lazyswitch/ debug:^lazyswitch/
 
 test-baseline: build-baseline

@@ -65,6 +65,7 @@ for run in "$@"; do
 	[ "$flavour" = debug ] && continue
 	tap "BPF tools in the $flavour guest" "$REPO/bpf/tests/vm-test.sh" "$flavour"
 done
+[[ " $* " =~ \ patched[\ :] ]] && tap "pvtimer end to end: a nested guest with and without it" "$REPO/scripts/pvtimer-e2e.sh"
 tap "benchmark harness: one case, both kernels" "$REPO/scripts/bench-smoke.sh"
 tap "harness robustness, short form" "$REPO/scripts/robustness.sh" -q
 for run in "$@"; do
