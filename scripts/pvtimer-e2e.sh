@@ -32,6 +32,7 @@ run=$BUILD/vm/pvtimer-e2e
 rm -rf "$run"
 mkdir -p "$run"
 cp "$REPO/scripts/guest/pvtimer-e2e.sh" "$run/"
+echo "$SPLAT_PATTERN" > "$run/splat-pattern"
 stage "pvtimer e2e: booting L1 ($flavour, $accel), then L2 twice (up to ${l2_timeout}s each)" >&2
 start=$(date +%s)
 vmrc=0

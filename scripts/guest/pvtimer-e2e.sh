@@ -7,7 +7,8 @@
 # KVM's pvtimer statistics are summed over the live VMs only, so they are
 # read while L2 is up: before it starts, at L2-UP (boot done) and at
 # L2-DONE (sleepcheck done); then L2 is stopped.  TAP on stdout; the
-# consoles are kept in /out/l2-*.log.
+# consoles are kept in /out/l2-*.log.  /out/splat-pattern: the console
+# lines (grep -E) that fail a run.
 bound_us=${1:-1000000}
 l2_timeout=${2:-180}
 QR=/build/qemu-root
@@ -82,6 +83,9 @@ run_l2() {
 	wall=$(secs_since "$t0")
 	kill "$qpid" 2>/dev/null
 	wait "$qpid" 2>/dev/null
+	# A kernel warning or crash in L2 fails the run like one in L1 would.
+	bad=$(tr -d '\r' < "$log" | grep -m1 -E -f /out/splat-pattern)
+	[ -z "$bad" ] || [ "$state" != done ] || state="done, but L2 reported: $bad"
 	[ -n "$s_up" ] || s_up=$s0
 	[ -n "$s_done" ] || s_done=$(stats)
 	eval "${name}_state=\$state ${name}_wall=\$wall ${name}_up=\$up_s"
@@ -124,7 +128,7 @@ echo "1..4"
 why=
 [ -c /dev/kvm ] || why="L1 has no /dev/kvm"
 [ -n "$why" ] || [ -x "$QR/qemu-system-x86_64" ] || why="no $QR (scripts/l2-prep.sh)"
-[ -n "$why" ] || [ -f /build/l2/initramfs.cpio.gz ] || why="no $INITRD (scripts/l2-prep.sh)"
+[ -n "$why" ] || [ -f "$INITRD" ] || why="no $INITRD (scripts/l2-prep.sh)"
 if [ -n "$why" ]; then
 	for t in "$T1" "$T2" "$T3" "$T4"; do skip "$t" "$why"; done
 	exit 0
@@ -181,7 +185,7 @@ tsc_why=
 for r in pv ref; do
 	eval "log=\$${r}_log"
 	if [ "$(field "$log" tsc_agrees)" = 0 ]; then
-		tsc_why="L2's RDTSC disagrees with KVM's guest TSC (RDMSR) by $(field "$log" tsc_skew_cycles) cycles in the $r run"
+		tsc_why="L2's RDTSC disagrees with KVM's guest TSC: RDMSR(0x10) lies $(field "$log" tsc_skew_cycles) cycles outside the RDTSCs around it in the $r run"
 	fi
 done
 
@@ -193,21 +197,25 @@ if [ "$pv_state" = timeout ] && [ "$ref_state" = timeout ]; then
 	exit 0
 fi
 
-# unfinished TITLE RUN STATE: an L2 that did not finish fails the check,
-# unless its timers could not work (TSC disagreement).
-unfinished() {
-	if [ -n "$tsc_why" ]; then
-		skip "$1" "$tsc_why"
-	else
-		not_ok "$1" "the $2 L2 did not finish: $3"
-	fi
+# not_done TITLE RUN STATE: an L2 that did not finish fails the check,
+# unless its timers could not work (TSC disagreement); one that warned or
+# crashed fails it.
+not_done() {
+	case "$3" in
+	timeout|died)
+		if [ -n "$tsc_why" ]; then
+			skip "$1" "$tsc_why"
+			return
+		fi ;;
+	esac
+	not_ok "$1" "the $2 L2: $3"
 }
 
 # 1: CPUID bit, the guest's line and KVM taking deadlines from the area.
 if [ -n "$offered" ]; then
 	skip "$T1" "$offered"
 elif [ "$pv_state" != done ]; then
-	unfinished "$T1" pvtimer "$pv_state"
+	not_done "$T1" pvtimer "$pv_state"
 elif [ "$pv_bit" != 1 ]; then
 	not_ok "$T1" "CPUID 0x40000001.EAX bit 18 is not set in L2 (kvm_features=$(field "$pv_log" kvm_features))"
 elif [ "$pv_setup" -eq 0 ]; then
@@ -230,7 +238,7 @@ accuracy() {
 	elif [ -n "$tsc_why" ]; then
 		skip "$title" "$tsc_why"
 	elif [ "$state" != done ]; then
-		unfinished "$title" "$run" "$state"
+		not_done "$title" "$run" "$state"
 	elif [ "$(field "$log" result)" != ok ]; then
 		not_ok "$title" "sleepcheck: $(tr -d '\r' < "$log" | sed -n 's/^sleepcheck: result=fail reason=//p')"
 	elif ! [ "$(field "$log" loc_delta)" -gt 0 ] 2>/dev/null; then
@@ -248,7 +256,7 @@ accuracy "$T3" ref ""
 if [ -n "$offered" ]; then
 	skip "$T4" "$offered"
 elif [ "$ref_state" != done ]; then
-	unfinished "$T4" no-kvm-pvtimer "$ref_state"
+	not_done "$T4" no-kvm-pvtimer "$ref_state"
 elif [ "$ref_bit" != 1 ]; then
 	skip "$T4" "KVM did not offer the pvtimer to L2 (CPUID bit 18 clear), so no-kvm-pvtimer changed nothing"
 elif [ "$ref_setup" -ne 0 ]; then
