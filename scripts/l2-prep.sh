@@ -44,7 +44,7 @@ for f in $FIRMWARE; do
 	fw+=("$(find_firmware "$f")")
 done
 qr=$BUILD/qemu-root
-want=$(stamp "$qemu" "$loader" "${libs[@]}" "${fw[@]}")
+want=$(stamp "$0" "$qemu" "$loader" "${libs[@]}" "${fw[@]}")
 if [ "$(cat "$qr/stamp" 2>/dev/null)" != "$want" ]; then
 	stage "l2: copying $("$qemu" --version | head -1) with ${#libs[@]} libraries and its firmware for the guest"
 	rm -rf "$qr.tmp"
