@@ -37,12 +37,17 @@ trap cleanup EXIT
 # Job control: every background job gets its own process group (a signal
 # can reach all of it, as Ctrl-C does) and does not ignore SIGINT.
 set -m
-n=0
+n=0 failed=0
 echo "TAP version 13"
 # check NAME CONDITION: one TAP line; the condition is evaluated by the shell.
 check() {
 	n=$((n + 1))
-	if (eval "$2"); then echo "ok $n $1"; else echo "not ok $n $1"; fi
+	if (eval "$2"); then
+		echo "ok $n $1"
+	else
+		echo "not ok $n $1"
+		failed=$((failed + 1))
+	fi
 }
 skip() {
 	n=$((n + 1))
@@ -209,12 +214,14 @@ if [ -x "$BUILD/patched/selftests/lazyswitch/state_storm_test" ]; then
 	sed 's/^/# /' "$work/stress.err"
 	drop_aborted "$work/stress.err"
 	if [ "$quick" = 0 ]; then
-		RESULTS_DIR=$sres "$REPO/scripts/stress.sh" -q -f patched > /dev/null 2> "$work/stress2.err"
+		RESULTS_DIR=$sres "$REPO/scripts/stress.sh" -q -f patched > "$work/stress2.out" 2>&1
 		rc=$?
 		check "stress after the interrupt: the next run completes and is recorded" \
 			'[ $rc = 0 ] && [ -L "$sres/stress-patched-latest" ] && [ -z "$(find "$sres" -maxdepth 1 -name ".incomplete*")" ]'
+		grep -E '^(not ok|error:)' "$work/stress2.out" | sed 's/^/# /'
 	fi
 else
 	skip "stress SIGINT mid-run" "no state_storm_test in $BUILD/patched (run 'make build')"
 fi
 echo "1..$n"
+[ "$failed" = 0 ]

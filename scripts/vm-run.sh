@@ -139,7 +139,8 @@ if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	exit 124
 fi
 if [ -z "$rc" ]; then
-	echo "error: guest died before the command finished (qemu exit $qrc; console: $console)" >&2
+	qerr=$(grep -v '^$' "$rundir/qemu.log" | tail -1)
+	echo "error: guest died before the command finished (qemu exit $qrc${qerr:+: $qerr}; console: $console)" >&2
 	tail -5 "$console" >&2
 	exit 125
 fi
