@@ -10,7 +10,7 @@ export BUILD_DIR := $(BUILD)
 INITRAMFS := $(BUILD)/initramfs.cpio.gz
 
 .PHONY: help deps build build-baseline build-patched build-debug test test-baseline \
-	test-stress test-debug bench tools unit check-patches clean
+	test-stress test-debug bench probe tools unit check-patches clean
 
 help:
 	@echo "make test           build both kernels + selftests; the full suite on patched,"
@@ -22,6 +22,8 @@ help:
 	@echo "                    and the stress cases, no splat allowed"
 	@echo "make bench          build both kernels and the tools, run every benchmark case on"
 	@echo "                    both, record results/<date>-<accel>-<cpu>/ (CASES=\"cpuid hlt\", HOST=1)"
+	@echo "make probe          boot each kernel and print what each switch primitive costs"
+	@echo "                    (bench/probe: VMSAVE/VMLOAD, WRMSR, XSETBV, WRPKRU, LTR)"
 	@echo "make tools          the BPF tools kvmswitch and kvmexitlat (build/bpf/)"
 	@echo "make build          build both flavours (kernel, headers, selftests)"
 	@echo "make build-debug    the debug flavour (kernel-debug.config on top)"
@@ -75,6 +77,10 @@ tools: deps
 bench: build tools
 	@scripts/bench-prep.sh
 	@scripts/bench.sh
+
+# The primitive-cost probe (bench/probe/lazyswitch_probe.c) in each kernel.
+probe: build
+	@bench/probe/run.sh
 
 check-patches: deps
 	@scripts/check-patches.sh

@@ -88,3 +88,20 @@ if ! make -C "$tree/tools/testing/selftests/kvm" -f "$REPO/bench/kvm.mk" \
 	die "$flavour: benchmark build failed (full log: $fdir/bench.log)"
 fi
 stage "$flavour: benchmark cases built ($st/bench/lazyswitch_bench)"
+
+# The primitive-cost probe (bench/probe): an out-of-tree module built against
+# this tree, still under the kernel lock. 'make modules' writes the tree's
+# Module.symvers, which modpost needs for the module.
+if grep -qx 'CONFIG_MODULES=y' "$obj/.config"; then
+	pdir=$fdir/probe
+	mkdir -p "$pdir"
+	cp -p "$REPO/bench/probe/Kbuild" "$REPO/bench/probe/lazyswitch_probe.c" "$pdir/"
+	if ! { kmake modules && kmake M="$pdir" modules; } > "$fdir/probe.log" 2>&1; then
+		rm -f "$pdir/lazyswitch_probe.ko"
+		grep -E 'error:|Error [0-9]' "$fdir/probe.log" | head -5 >&2
+		die "$flavour: probe module build failed (full log: $fdir/probe.log)"
+	fi
+	stage "$flavour: probe module built ($pdir/lazyswitch_probe.ko)"
+else
+	stage "$flavour: no probe module: the kernel has no CONFIG_MODULES"
+fi

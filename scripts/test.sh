@@ -66,6 +66,9 @@ for run in "$@"; do
 	tap "BPF tools in the $flavour guest" "$REPO/bpf/tests/vm-test.sh" "$flavour"
 done
 [[ " $* " =~ \ patched[\ :] ]] && tap "pvtimer end to end: a nested guest with and without it" "$REPO/scripts/pvtimer-e2e.sh"
+# shellcheck disable=SC2046
+tap "switch-primitive probe (bench/probe) in each kernel" "$REPO/bench/probe/run.sh" --tap \
+	$(for run in "$@"; do [ "${run%%:*}" = debug ] || echo "${run%%:*}"; done)
 tap "benchmark harness: one case, both kernels" "$REPO/scripts/bench-smoke.sh"
 tap "harness robustness, short form" "$REPO/scripts/robustness.sh" -q
 for run in "$@"; do
