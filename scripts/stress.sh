@@ -193,7 +193,7 @@ case_mce_exception() {
 	vmrc=0; finish || vmrc=$?
 	c=$tmp/mce-exception/console.log
 	mcexits=$(sed -n 's/^LAZYSWITCH-MC-EXITS: //p' "$c" | tr -d '\r')
-	rip=$(grep -m1 -o 'Hardware Error\]: RIP.*' "$c")
+	rip=$(sed -n 's/.*Hardware Error\]: RIP /RIP /p' "$c" | head -1)
 	if [ "$vmrc" = 0 ] && [ "${mcexits:-0}" != 0 ] && [ "$mcexits" != n/a ]; then
 		tap ok mce-exception "the #MC exited from guest mode ($mcexits #MC intercepts) and the host handled it without a crash or warning"
 	elif grep -q "Unhandled exception '0x12'" "$c"; then
