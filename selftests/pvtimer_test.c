@@ -3,7 +3,8 @@
  * pvtimer: a guest that implements the paravirtual TSC-deadline protocol
  * itself (MSR_KVM_PV_TIMER_EN, struct kvm_pv_timer) and checks that
  *  - every deadline armed through the shared area fires, never early, and
- *    at most the scan period plus a slack late;
+ *    at most the scan period plus a slack later than the worst deadline
+ *    armed through the MSR in the same run;
  *  - arming through the area takes at least 90% fewer TSC_DEADLINE MSR
  *    exits than arming through the MSR, in the same run;
  *  - hostile input gets #GP exactly where the ABI says, and neither crashes
@@ -229,7 +230,7 @@ static void guest_hostile_deadlines(void)
 
 /* Host side. */
 
-static uint64_t opt_timers = 200, opt_delta_us = 2000, opt_slack_us = 10000;
+static uint64_t opt_timers = 200, opt_delta_us = 5000, opt_slack_us = 10000;
 static uint64_t tsc_khz;
 
 static bool pvtimer_offered(void)
@@ -333,8 +334,15 @@ static bool probe_skew(struct kvm_vm *vm, struct kvm_vcpu *vcpu, char *err, size
 	if (run_guest(vcpu, &uc, err, len) != UCALL_SYNC)
 		return false;
 	after = vcpu_get_msr(vcpu, MSR_IA32_TSC);
-	tsc_skew_lo = before - uc.args[1];
-	tsc_skew_hi = after - uc.args[1];
+	/* Agreeing clocks bracket the guest's value: no correction. */
+	if (uc.args[1] >= before && uc.args[1] <= after) {
+		tsc_skew_lo = tsc_skew_hi = 0;
+	} else {
+		tsc_skew_lo = before - uc.args[1];
+		tsc_skew_hi = after - uc.args[1];
+		ksft_print_msg("guest RDTSC %lu outside KVM's guest TSC %lu..%lu\n",
+			       uc.args[1], before, after);
+	}
 	sync_global_to_guest(vm, tsc_skew_lo);
 	sync_global_to_guest(vm, tsc_skew_hi);
 	return true;
@@ -435,12 +443,18 @@ static void test_protocols(void)
 		ksft_test_result_skip("stats: the run failed\n");
 		goto out;
 	}
+	/*
+	 * The MSR protocol's worst lateness in the same run is what this host
+	 * adds to any timer (seconds of jitter under TCG, microseconds on
+	 * hardware); pvtimer may add at most one scan period and the slack.
+	 */
 	ksft_test_result(!ph[1].lost && !ph[1].early &&
-			 ph[1].max_late_us <= period_us + opt_slack_us,
+			 ph[1].max_late_us <= ph[0].max_late_us + period_us + opt_slack_us,
 			 "protocols: %lu pvtimer deadlines %lu us ahead: %lu lost, %lu early, "
-			 "max %lu us late (limit %lu + %lu); MSR: %lu lost, %lu early\n",
+			 "max %lu us late (limit: MSR's max %lu + period %lu + slack %lu); "
+			 "MSR: %lu lost, %lu early\n",
 			 opt_timers, opt_delta_us, ph[1].lost, ph[1].early, ph[1].max_late_us,
-			 period_us, opt_slack_us, ph[0].lost, ph[0].early);
+			 ph[0].max_late_us, period_us, opt_slack_us, ph[0].lost, ph[0].early);
 
 	ksft_print_msg("exits per timer: MSR %lu.%02lu, pvtimer %lu.%02lu; TSC_DEADLINE writes: "
 		       "MSR %lu, pvtimer %lu (%lu guest fallbacks)\n",
@@ -559,8 +573,9 @@ static void test_destroy_while_scanning(void)
 		}
 		/* A deadline due about now, so expiry races destruction too. */
 		hva->expire_tsc = vcpu_get_msr(vcpu, MSR_IA32_TSC) + (i % 4) * delta_tsc / 4;
+		/* No read-back check: the scan may take the area's deadline first. */
 		if (i & 1)
-			vcpu_set_msr(vcpu, MSR_IA32_TSC_DEADLINE, ~0ull);
+			TEST_ASSERT_EQ(_vcpu_set_msr(vcpu, MSR_IA32_TSC_DEADLINE, ~0ull), 1);
 		usleep(i % 5 * 50);
 		kvm_vm_free(vm);
 	}
@@ -634,8 +649,10 @@ static void usage(const char *name)
 {
 	printf("usage: %s [-n TIMERS] [-d DELTA_US] [-s SLACK_US]\n"
 	       "  -n  deadlines per protocol (default 200, at most 1000)\n"
-	       "  -d  how far ahead each deadline is armed (default 2000 us)\n"
-	       "  -s  lateness allowed beyond the scan period (default 10000 us)\n", name);
+	       "  -d  how far ahead each deadline is armed (default 5000 us; beyond twice\n"
+	       "      kvm.pvtimer_period_us, or the guest falls back to the MSR)\n"
+	       "  -s  lateness allowed beyond the MSR's worst and the scan period\n"
+	       "      (default 10000 us)\n", name);
 }
 
 static uint64_t parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
