@@ -3,8 +3,9 @@
 # check-patches.sh: the series as a maintainer would check it.
 #  - quilt push -a --fuzz=0 on a fresh copy of the source, then quilt pop -a;
 #  - checkpatch.pl --strict on every patch;
-#  - with EACH=1, every patch compiled on its own (arch/x86/kvm/) with KVM
-#    built in and as modules (KVM_WERROR=y).
+#  - with EACH=1, every patch compiled on its own (arch/x86/kvm/ and the
+#    guest side in arch/x86/kernel/) with KVM built in and as modules
+#    (KVM_WERROR=y).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need quilt quilt
@@ -40,6 +41,7 @@ for p in $patches; do
 done
 
 if [ "${EACH:-0}" = 1 ]; then
+	kernel_lock
 	for mode in y m; do
 		obj=$work/obj-$mode
 		mkdir -p "$obj"
@@ -54,7 +56,9 @@ if [ "${EACH:-0}" = 1 ]; then
 		for p in $patches; do
 			n=$((n + 1))
 			(cd "$work/tree" && quilt --quiltrc "$REPO/.quiltrc" push -q >/dev/null)
-			if make -s -C "$work/tree" O="$obj" -j"$(nproc_build)" arch/x86/kvm/ > "$work/log" 2>&1 &&
+			# KVM, and the guest side of the series (kvm.o, the APIC timer).
+			if make -s -C "$work/tree" O="$obj" -j"$(nproc_build)" arch/x86/kvm/ \
+				arch/x86/kernel/kvm.o arch/x86/kernel/apic/apic.o > "$work/log" 2>&1 &&
 				! grep -q 'warning:' "$work/log"; then
 				echo "ok: KVM=$mode builds at $n/$(echo $patches | wc -w) $p"
 			else
