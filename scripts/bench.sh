@@ -20,6 +20,8 @@ The run directory appears only when complete.
   ACCEL=tcg|kvm|auto   as for make test (default tcg)
   HOST=1        no QEMU: run the cases and tools on the running kernel
                 (root, /dev/kvm; for a host booted into the patched kernel)
+  PROBE=x.ko    HOST=1 only: the bench/probe module built for the running
+                kernel (in the guests, build/FLAVOUR/probe/ is used)
   BENCH_OPTS    lazyswitch_bench options for every run (default "-C 1 -X":
                 vCPU on CPU 1, whose TSC_AUX differs from the guest's, and a
                 guest XCR0/PKRU unlike the host's, so every switch writes)
@@ -34,6 +36,7 @@ bench_opts=${BENCH_OPTS--C 1 -X}
 need python3 python3
 need perf linux-perf
 bench_rel=selftests/bench/lazyswitch_bench
+probe_rel=probe/lazyswitch_probe.ko
 bench_bin=$BUILD/patched/$bench_rel
 template=$BUILD/flamegraph/node_modules/d3-flame-graph/dist/templates/d3-flamegraph-base.html
 [ -x "$bench_bin" ] || die "missing $bench_bin (run 'make build')"
@@ -125,6 +128,7 @@ for fl in "${flavours[@]}"; do
 		set +e
 		(BENCH_OPTS=$bench_opts BENCH=$bench_bin KVMSWITCH=$BUILD/bpf/kvmswitch \
 			KVMEXITLAT=$BUILD/bpf/kvmexitlat PERF=perf \
+			PROBE=${PROBE:-} PROBE_SH=$REPO/bench/probe/probe.sh \
 			sh "$guest_script" "$out/cases" "${cases[@]}" |
 			sed -u "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /"
 			exit "${PIPESTATUS[0]}") &
@@ -133,8 +137,10 @@ for fl in "${flavours[@]}"; do
 		set -e
 	else
 		cp "$guest_script" "$out/bench-cases.sh"
+		cp "$REPO/bench/probe/probe.sh" "$out/probe.sh"
 		mkdir -p "$out/cases"
 		cmd="BENCH_OPTS='$bench_opts' BENCH=/build/$fl/$bench_rel KVMSWITCH=/build/bpf/kvmswitch"
+		[ ! -f "$BUILD/$fl/$probe_rel" ] || cmd+=" PROBE=/build/$fl/$probe_rel PROBE_SH=/out/probe.sh"
 		cmd+=" KVMEXITLAT=/build/bpf/kvmexitlat"
 		cmd+=" PERF='/build/perf-root/ld.so --library-path /build/perf-root/lib /build/perf-root/perf'"
 		cmd+=" sh /out/bench-cases.sh /out/cases ${cases[*]}"

@@ -429,8 +429,12 @@ def probe_md(meta, flavours):
         cells = []
         for p in probes:
             c = p.get("primitives", {}).get(n)
-            cells.append(f"{c['median']} ({c['min']})" if c else
-                         "skipped: " + p.get("skipped", {}).get(n, p.get("status", "not measured")))
+            if c:
+                cells.append(f"{c['median']} ({c['min']})")
+            elif n in p.get("skipped", {}):
+                cells.append("skipped: " + p["skipped"][n])
+            else:
+                cells.append(p.get("status", "not measured"))
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     return lines + [""]
 

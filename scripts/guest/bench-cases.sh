@@ -6,7 +6,8 @@
 # come from the clean run and the counts from the traced one). Runs inside
 # the lab guest, or natively for 'make bench HOST=1'.
 # Environment: BENCH, KVMSWITCH, KVMEXITLAT (paths), PERF (a command),
-# BENCH_OPTS (lazyswitch_bench options for every run).
+# BENCH_OPTS (lazyswitch_bench options for every run), PROBE and PROBE_SH
+# (the probe module and bench/probe/probe.sh; no probe if PROBE is empty).
 # One "LAZYSWITCH-CASE: ..." progress line per stage goes to stdout.
 out=$1
 shift
@@ -36,6 +37,20 @@ stop() {
 cat /proc/kallsyms > "$out/kallsyms"
 uname -r > "$out/uname"
 grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//' > "$out/cpu"
+# What each switch primitive costs on this kernel (bench/probe), on the
+# CPU the vCPU is pinned to (-C N in BENCH_OPTS), if any.
+if [ -n "${PROBE:-}" ]; then
+	pcpu=$(echo " $BENCH_OPTS " | sed -n 's/.* -C \([0-9][0-9]*\) .*/\1/p')
+	say "probe: timing the switch primitives${pcpu:+ on CPU $pcpu}"
+	sh "$PROBE_SH" "$PROBE" $pcpu > "$out/probe.tmp" 2> "$out/probe.err" &&
+		mv "$out/probe.tmp" "$out/probe.txt"
+	rm -f "$out/probe.tmp"
+	if [ -s "$out/probe.txt" ]; then
+		say "probe: $(grep -c ' median=' "$out/probe.txt") primitives timed"
+	else
+		say "probe: failed: $(tail -1 "$out/probe.err")"
+	fi
+fi
 for c in "$@"; do
 	d=$out/$c
 	mkdir -p "$d"
