@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
@@ -301,16 +302,15 @@ int main(void)
 
 	ksft_print_header();
 	ksft_set_plan(2);
+	/* A failed assertion exits: the kprobe events must not outlive the test. */
+	atexit(remove_probes);
 	why = open_probes();
-	if (why) {
-		remove_probes();
+	if (why)
 		ksft_exit_skip("%s\n", why);
-	}
 	if (kvm_cpu_has(X86_FEATURE_NPT))
 		run_case(true);
 	else
 		ksft_test_result_skip("nested NPT: KVM offers no NPT to L1\n");
 	run_case(false);
-	remove_probes();
 	ksft_finished();
 }
