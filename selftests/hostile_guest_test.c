@@ -111,7 +111,7 @@ static void guest_xsetbv(void)
 		GUEST_ASSERT_EQ(xgetbv(0), guest_xcr0);
 	}
 	/* XCR index 1 needs XGETBV1 from the guest's CPUID; 2 and up never exist. */
-	expect_gp(xsetbv_safe(2, XFEATURE_MASK_FP), "XSETBV index 2, value", 1, i++);
+	expect_gp(xsetbv_safe(2, XFEATURE_MASK_FP), "XSETBV index 2, value", XFEATURE_MASK_FP, i++);
 	for (; i < RANDOM_INPUTS; i++) {
 		/*
 		 * Every other input has FP clear, the rest a bit that neither KVM
