@@ -10,8 +10,9 @@
  *    every KVM_RUN, with exactly one load and one restore per KVM_RUN;
  *  - skip if unchanged: a guest value equal to the host's costs no write at
  *    all, neither on entry nor on return to userspace;
- *  - guest/idle/guest: a vCPU that halts, blocks (the CPU goes idle) and is
- *    woken by an MSI inside one KVM_RUN reloads nothing across the halts;
+ *  - guest/idle/guest: a vCPU that halts, blocks (its thread switches out,
+ *    the CPU accounts idle time) and is woken by an MSI, all inside one
+ *    KVM_RUN, reloads nothing across the halts;
  *  - VMX: the SYSCALL MSRs (STAR, LSTAR, SYSCALL_MASK) are user-return MSRs
  *    there, read back through /dev/cpu/N/msr. SVM switches them with
  *    VMLOAD/VMSAVE instead, so that case SKIPs on AMD.
@@ -343,6 +344,28 @@ static void *waker_thread(void *arg)
 	return NULL;
 }
 
+/* CPU cpu's idle time from /proc/stat, in USER_HZ ticks. */
+static uint64_t cpu_idle_ticks(int cpu)
+{
+	unsigned long long user, nice, sys, idle;
+	char line[256], name[16];
+	FILE *f = fopen("/proc/stat", "r");
+	uint64_t ticks = 0;
+
+	TEST_ASSERT(f, "open /proc/stat");
+	snprintf(name, sizeof(name), "cpu%d ", cpu);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, name, strlen(name)))
+			continue;
+		TEST_ASSERT(sscanf(line + strlen(name), "%llu %llu %llu %llu", &user, &nice, &sys,
+				   &idle) == 4, "parse /proc/stat");
+		ticks = idle;
+		break;
+	}
+	fclose(f);
+	return ticks;
+}
+
 static long thread_voluntary_switches(void)
 {
 	struct rusage ru;
@@ -360,6 +383,7 @@ static void test_guest_idle_guest(struct uret_counts *c)
 	pthread_attr_t attr;
 	pthread_t thread;
 	cpu_set_t mask;
+	uint64_t idle;
 	long switches;
 
 	if (waker_cpu < 0) {
@@ -393,9 +417,11 @@ static void test_guest_idle_guest(struct uret_counts *c)
 
 	/* One KVM_RUN: enter, IDLE_ROUNDS halts and wake-ups, GUEST_SYNC(1). */
 	switches = thread_voluntary_switches();
+	idle = cpu_idle_ticks(test_cpu);
 	d = uret_snapshot(c);
 	vcpu_run(vcpu);
 	d = uret_since(c, d);
+	idle = cpu_idle_ticks(test_cpu) - idle;
 	switches = thread_voluntary_switches() - switches;
 	TEST_ASSERT_EQ(host_tsc_aux(), host_aux);
 	pthread_join(thread, NULL);
@@ -409,12 +435,14 @@ static void test_guest_idle_guest(struct uret_counts *c)
 	TEST_ASSERT(switches >= IDLE_ROUNDS,
 		    "vCPU thread blocked only %ld times for %d halts: halts never went idle",
 		    switches, IDLE_ROUNDS);
+	TEST_ASSERT(idle > 0, "CPU %d accounted no idle time over %d halts of %d us",
+		    test_cpu, IDLE_ROUNDS, IDLE_SLEEP_US);
 	TEST_ASSERT(d.sets == 1 && d.restores == 1,
 		    "%lu loads and %lu restores across one KVM_RUN with %d halts, expected 1 each",
 		    d.sets, d.restores, IDLE_ROUNDS);
-	ksft_test_result_pass("guest/idle/guest: %d halts (vCPU thread blocked %ld times) in "
-			      "one KVM_RUN: 1 load, 1 restore, guest TSC_AUX kept\n",
-			      IDLE_ROUNDS, switches);
+	ksft_test_result_pass("guest/idle/guest: %d halts (vCPU thread blocked %ld times, CPU %d "
+			      "idle %lu ticks) in one KVM_RUN: 1 load, 1 restore, guest TSC_AUX "
+			      "kept\n", IDLE_ROUNDS, switches, test_cpu, idle);
 }
 
 /* VMX: the SYSCALL MSRs, loaded only for a 64-bit guest with EFER.SCE. */
