@@ -70,6 +70,13 @@ class Figures(unittest.TestCase):
         self.assertIsNone(br.reload_cycles_per_exit(tot, no_wrpkru))
         self.assertIsNone(br.reload_cycles_per_exit(tot, {"status": "not run: no probe module"}))
 
+    def test_common_prices_take_the_lowest_median(self):
+        a = br.parse_probe(self.PROBE)
+        b = br.parse_probe(self.PROBE.replace("xsetbv min=90 median=100", "xsetbv min=80 median=90"))
+        prices = br.common_prices([a, b, {"status": "not run: no probe module"}])
+        self.assertEqual(prices["primitives"]["xsetbv"], {"median": 90})
+        self.assertEqual(prices["primitives"]["wrpkru"], {"median": 25})
+
     def test_no_benchmark_vm_gives_no_figures(self):
         self.assertEqual(br.kvmswitch_figures({"vms": []}), ({}, {}))
         self.assertEqual(br.kvmswitch_figures(None), ({}, {}))
