@@ -232,24 +232,34 @@ static void test_restore_guest_wrmsr(struct uret_counts *c)
 			      host_aux, GUEST_TSC_AUX, d.sets, d.restores, runs);
 }
 
-static void test_restore_set_msrs(struct uret_counts *c)
+/*
+ * A vCPU whose TSC_AUX comes from KVM_SET_MSRS: the loads and restores of
+ * the ioctl (*ioctl_d) and of KVM_RUNs 0..RUNS (*runs_d).
+ */
+static void run_set_msrs(struct uret_counts *c, uint32_t aux, struct uret_delta *ioctl_d,
+			 struct uret_delta *runs_d)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	struct uret_delta ioctl_d, d;
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_check_code);
-	expected_aux = SET_MSRS_TSC_AUX;
+	expected_aux = aux;
 	sync_global_to_guest(vm, expected_aux);
 
 	/* KVM_SET_MSRS loads the value at once; the ioctl's return restores it. */
-	ioctl_d = uret_snapshot(c);
-	vcpu_set_msr(vcpu, MSR_TSC_AUX, SET_MSRS_TSC_AUX);
-	ioctl_d = uret_since(c, ioctl_d);
+	*ioctl_d = uret_snapshot(c);
+	vcpu_set_msr(vcpu, MSR_TSC_AUX, aux);
+	*ioctl_d = uret_since(c, *ioctl_d);
 	TEST_ASSERT_EQ(host_tsc_aux(), host_aux);
-	d = run_stages(vcpu, c, 0);
+	*runs_d = run_stages(vcpu, c, 0);
 	kvm_vm_free(vm);
+}
 
+static void test_restore_set_msrs(struct uret_counts *c)
+{
+	struct uret_delta ioctl_d, d;
+
+	run_set_msrs(c, SET_MSRS_TSC_AUX, &ioctl_d, &d);
 	TEST_ASSERT(ioctl_d.sets == 1 && ioctl_d.restores == 1,
 		    "KVM_SET_MSRS(TSC_AUX): %lu loads, %lu restores, expected 1 each",
 		    ioctl_d.sets, ioctl_d.restores);
@@ -264,20 +274,9 @@ static void test_restore_set_msrs(struct uret_counts *c)
 
 static void test_skip_unchanged(struct uret_counts *c)
 {
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
 	struct uret_delta ioctl_d, d;
 
-	vm = vm_create_with_one_vcpu(&vcpu, guest_check_code);
-	expected_aux = host_aux;
-	sync_global_to_guest(vm, expected_aux);
-
-	ioctl_d = uret_snapshot(c);
-	vcpu_set_msr(vcpu, MSR_TSC_AUX, host_aux);
-	ioctl_d = uret_since(c, ioctl_d);
-	d = run_stages(vcpu, c, 0);
-	kvm_vm_free(vm);
-
+	run_set_msrs(c, host_aux, &ioctl_d, &d);
 	TEST_ASSERT(!ioctl_d.sets && !ioctl_d.restores && !d.sets && !d.restores,
 		    "guest TSC_AUX = host's 0x%x: KVM_SET_MSRS %lu loads, %lu restores; "
 		    "%d KVM_RUNs %lu loads, %lu restores; expected none",

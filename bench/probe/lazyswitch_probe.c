@@ -57,16 +57,18 @@ struct primitive {
 	/* NULL if it can run here, else why not. */
 	const char *(*usable)(void);
 	/* Set up the value to write back, with IRQs off. */
-	void (*prepare)(void);
+	void (*prepare)(const struct primitive *p);
 	/* BATCH operations. */
 	void (*run)(void);
+	/* For prep_msr(): the MSR whose current value is written back. */
+	u32 msr;
 };
 
 static u64 msr_value, xcr0_value;
 static u32 pkru_value, msr_index;
 static unsigned long vmcb_pa;
 
-#define REPEAT(stmt) do { int _i; for (_i = 0; _i < BATCH; _i++) { stmt; } } while (0)
+#define REPEAT(stmt) do { int _i; for (_i = 0; _i < BATCH; _i++) stmt; } while (0)
 
 static void run_empty(void)
 {
@@ -151,41 +153,23 @@ static const char *need_svm(void)
 	return vmcb_page ? NULL : "no page for the save area";
 }
 
-static void prep_star(void)
+static void prep_msr(const struct primitive *p)
 {
-	msr_index = MSR_STAR;
+	msr_index = p->msr;
 	msr_value = native_read_msr(msr_index);
 }
 
-static void prep_lstar(void)
-{
-	msr_index = MSR_LSTAR;
-	msr_value = native_read_msr(msr_index);
-}
-
-static void prep_gs_base(void)
-{
-	msr_index = MSR_GS_BASE;
-	msr_value = native_read_msr(msr_index);
-}
-
-static void prep_tsc_aux(void)
-{
-	msr_index = MSR_TSC_AUX;
-	msr_value = native_read_msr(msr_index);
-}
-
-static void prep_xcr0(void)
+static void prep_xcr0(const struct primitive *p)
 {
 	xcr0_value = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 }
 
-static void prep_pkru(void)
+static void prep_pkru(const struct primitive *p)
 {
 	pkru_value = rdpkru();
 }
 
-static void prep_nothing(void)
+static void prep_nothing(const struct primitive *p)
 {
 }
 
@@ -213,12 +197,12 @@ static void svme_exit(u64 efer)
 
 static const struct primitive primitives[] = {
 	{ "overhead", always, prep_nothing, run_empty },
-	{ "rdmsr_star", always, prep_star, run_rdmsr },
-	{ "wrmsr_star", always, prep_star, run_wrmsr },
-	{ "wrmsr_lstar", always, prep_lstar, run_wrmsr },
-	{ "wrmsr_tsc_aux", need_tsc_aux, prep_tsc_aux, run_wrmsr },
-	{ "wrmsr_gs_base", always, prep_gs_base, run_wrmsr },
-	{ "wrgsbase", need_fsgsbase, prep_gs_base, run_wrgsbase },
+	{ "rdmsr_star", always, prep_msr, run_rdmsr, MSR_STAR },
+	{ "wrmsr_star", always, prep_msr, run_wrmsr, MSR_STAR },
+	{ "wrmsr_lstar", always, prep_msr, run_wrmsr, MSR_LSTAR },
+	{ "wrmsr_tsc_aux", need_tsc_aux, prep_msr, run_wrmsr, MSR_TSC_AUX },
+	{ "wrmsr_gs_base", always, prep_msr, run_wrmsr, MSR_GS_BASE },
+	{ "wrgsbase", need_fsgsbase, prep_msr, run_wrgsbase, MSR_GS_BASE },
 	{ "xsetbv", need_osxsave, prep_xcr0, run_xsetbv },
 	{ "wrpkru", need_ospke, prep_pkru, run_wrpkru },
 	{ "ltr", always, prep_nothing, run_ltr },
@@ -243,7 +227,7 @@ static u64 one_sample(const struct primitive *p, bool svm)
 	local_irq_save(flags);
 	if (svm)
 		efer = svme_enter();
-	p->prepare();
+	p->prepare(p);
 	p->run();		/* warm the caches and the TLB */
 	t0 = rdtsc_ordered();
 	p->run();
