@@ -44,6 +44,7 @@ enum probe { P_INIT_MMU, P_REINIT, P_ROOT_LOAD, NR_PROBES };
 static const char * const probe_symbol[NR_PROBES] = {
 	"kvm_init_mmu", "update_permission_bitmask", "kvm_mmu_load",
 };
+
 static int probe_fd[NR_PROBES] = { -1, -1, -1 };
 static char probe_event[NR_PROBES][64];
 
@@ -148,7 +149,8 @@ static const char *open_probes(void)
 	int p, id;
 
 	for (p = 0; p < NR_PROBES; p++) {
-		snprintf(probe_event[p], sizeof(probe_event[p]), "%s_%d", probe_symbol[p], getpid());
+		snprintf(probe_event[p], sizeof(probe_event[p]), "%s_%d", probe_symbol[p],
+			 getpid());
 		snprintf(cmd, sizeof(cmd), "p:%s/%s %s\n", KPROBE_GROUP, probe_event[p],
 			 probe_symbol[p]);
 		if (!write_tracefs("kprobe_events", cmd)) {
@@ -228,7 +230,8 @@ static uint64_t build_identity_npt(struct kvm_vm *vm)
 		pd = addr_gva2hva(vm, gva + (2 + g) * 4096);
 		pd_gpa = addr_gva2gpa(vm, gva + (2 + g) * 4096);
 		for (i = 0; i < 512; i++)
-			pd[i] = ((uint64_t)g << 30 | (uint64_t)i << 21) | NPT_FLAGS | PTE_LARGE_MASK;
+			pd[i] = ((uint64_t)g << 30 | (uint64_t)i << 21) | NPT_FLAGS |
+				PTE_LARGE_MASK;
 		pdpt[g] = pd_gpa | NPT_FLAGS;
 	}
 	return addr_gva2gpa(vm, gva);
