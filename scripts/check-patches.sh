@@ -49,7 +49,7 @@ if [ "${EACH:-0}" = 1 ]; then
 		cp "$REPO/kernel.config" "$frag"
 		printf 'CONFIG_WERROR=y\nCONFIG_KVM_WERROR=y\n' >> "$frag"  # KVM_WERROR needs WERROR without EXPERT
 		if [ "$mode" = m ]; then
-			printf 'CONFIG_MODULES=y\nCONFIG_KVM=m\nCONFIG_KVM_AMD=m\nCONFIG_KVM_INTEL=m\n' >> "$frag"
+			printf 'CONFIG_KVM=m\nCONFIG_KVM_AMD=m\nCONFIG_KVM_INTEL=m\n' >> "$frag"
 		fi
 		make -s -C "$work/tree" O="$obj" KCONFIG_ALLCONFIG="$frag" allnoconfig >/dev/null
 		n=0
