@@ -13,7 +13,7 @@ BASELINE_MARK='# === baseline ends here'
 
 # Console lines that fail a run: crashes, warnings, and what the debug
 # flavour's checkers print (KASAN, lockdep, atomic sleep, RCU, list, SLUB).
-SPLAT_PATTERN='BUG:|WARNING:|Oops|KASAN|lockdep|Kernel panic|kernel BUG at|general protection fault|UBSAN:|INFO: possible|possible circular locking|sleeping function called from invalid context|suspicious RCU usage|detected stall|list_(add|del) corruption|Poison overwritten|Redzone overwritten|Object padding overwritten|BUG [^ ]+ \(.*\): '
+SPLAT_PATTERN='BUG:|WARNING:|Oops|KASAN|lockdep is turned off|turning off the locking correctness validator|Kernel panic|kernel BUG at|general protection fault|UBSAN:|INFO: possible|possible circular locking|sleeping function called from invalid context|suspicious RCU usage|detected stall|list_(add|del) corruption|Poison overwritten|Redzone overwritten|Object padding overwritten|BUG [^ ]+ \(.*\): '
 
 die() {
 	echo "error: $*" >&2
