@@ -101,8 +101,8 @@ kcmdline_lab="kvm.pvtimer_cpu=0 kvm.tsc_tolerance_ppm=10000"
 # The debug kernel interprets the i440FX's ACPI PCI routing method (_PRT, a
 # 128-step AML loop) so slowly under TCG that it hits the AML loop timeout
 # and the virtio devices get no IRQ: the boot never reaches /init. Q35's _PRT
-# returns a fixed table. (pci=noacpi is no way out: it also drops the MADT,
-# so the kernel comes up with one CPU.)
+# returns a fixed table. (pci=noacpi is no way out: with it the kernel came
+# up without its local APIC, on one CPU.)
 machine_args=()
 [ "$flavour" = debug ] && machine_args=(-machine q35)
 
