@@ -1,0 +1,1 @@
+sh /out/guest.sh

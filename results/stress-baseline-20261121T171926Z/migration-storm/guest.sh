@@ -1,0 +1,1 @@
+/build/baseline/selftests/lazyswitch/state_storm_test -d 10

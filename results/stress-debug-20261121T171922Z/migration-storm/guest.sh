@@ -1,0 +1,1 @@
+/build/debug/selftests/lazyswitch/state_storm_test -d 10

@@ -1,0 +1,1 @@
+/build/patched/selftests/lazyswitch/state_storm_test -d 10
