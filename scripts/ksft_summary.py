@@ -188,7 +188,7 @@ def main(argv=None):
     ap.add_argument('--list', required=True, help='tests.list from the build')
     ap.add_argument('--known', required=True, help='known-failures list')
     ap.add_argument('--accel', required=True, choices=('tcg', 'kvm'))
-    ap.add_argument('--flavour', required=True, choices=('baseline', 'patched'))
+    ap.add_argument('--flavour', required=True, choices=('baseline', 'patched', 'debug'))
     ap.add_argument('--json', help='write the summary here (atomically)')
     ap.add_argument('--compare', help="the other flavour's summary.json")
     ap.add_argument('--meta', action='append', default=[], metavar='KEY=VALUE')
