@@ -155,7 +155,7 @@ if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	exit 124
 fi
 if [ -z "$rc" ]; then
-	qerr=$(grep -v '^$' "$rundir/qemu.log" | tail -1)
+	qerr=$(grep -v '^$' "$rundir/qemu.log" | tail -1 || true)
 	echo "error: guest died before the command finished (qemu exit $qrc${qerr:+: $qerr}; console: $console)" >&2
 	tail -5 "$console" >&2
 	exit 125
