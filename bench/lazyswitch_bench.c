@@ -46,6 +46,7 @@
 #include "apic.h"
 #include "svm_util.h"
 #include "vmx.h"
+#include "../selftests/pvtimer_guest.h"
 
 #define BENCH_PORT		0x5a5	/* not the ucall port (0x1000) */
 #define TIMER_VECTOR		0xec
@@ -258,17 +259,6 @@ static void guest_tscdeadline_loop(uint64_t iters)
 		       READ_ONCE(timer_irqs) - base);
 }
 
-#ifndef KVM_FEATURE_PV_TIMER
-#define KVM_FEATURE_PV_TIMER	18
-#define MSR_KVM_PV_TIMER_EN	0x4b564d09
-struct kvm_pv_timer {
-	__u64 expire_tsc;
-	__u64 next_sync_tsc;
-	__u64 pad[6];
-};
-#endif
-#define X86_FEATURE_KVM_PV_TIMER KVM_X86_CPU_FEATURE(0x40000001, 0, EAX, KVM_FEATURE_PV_TIMER)
-
 static struct kvm_pv_timer pv_area __aligned(64);
 static uint64_t pv_area_gpa;
 
@@ -281,9 +271,7 @@ static uint64_t guest_kvm_tsc(void)
 static void guest_pv_timer_setup(void)
 {
 	guest_timer_setup();
-	wrmsr(MSR_KVM_PV_TIMER_EN, pv_area_gpa | 1);
-	while (!READ_ONCE(pv_area.next_sync_tsc))
-		cpu_relax();
+	pvtimer_guest_enable(&pv_area, pv_area_gpa);
 }
 
 /*
@@ -292,18 +280,16 @@ static void guest_pv_timer_setup(void)
  */
 static void guest_timer_loop(uint64_t iters, bool pv)
 {
-	uint64_t i, deadline, next_sync, base = READ_ONCE(timer_irqs), late = 0;
+	uint64_t i, now, deadline, base = READ_ONCE(timer_irqs), late = 0;
 
 	asm volatile("sti");
 	for (i = 0; i < iters; i++) {
-		deadline = guest_kvm_tsc() + timer_delta_tsc;
-		next_sync = READ_ONCE(pv_area.next_sync_tsc);
-		if (pv && deadline >= next_sync && next_sync > guest_kvm_tsc()) {
-			WRITE_ONCE(pv_area.expire_tsc, deadline);
-		} else {
-			WRITE_ONCE(pv_area.expire_tsc, 0);
+		now = guest_kvm_tsc();
+		deadline = now + timer_delta_tsc;
+		if (pv)
+			pvtimer_guest_arm(&pv_area, deadline, now);
+		else
 			wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
-		}
 		while (READ_ONCE(timer_irqs) == base + i)
 			cpu_relax();
 		late += READ_ONCE(timer_irq_tsc) + guest_tsc_skew > deadline ?

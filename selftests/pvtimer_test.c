@@ -22,18 +22,8 @@
 #include "apic.h"
 #include "kvm_util.h"
 #include "processor.h"
+#include "pvtimer_guest.h"
 #include "tracepoint_counter.h"
-
-#ifndef KVM_FEATURE_PV_TIMER
-#define KVM_FEATURE_PV_TIMER	18
-#define MSR_KVM_PV_TIMER_EN	0x4b564d09
-struct kvm_pv_timer {
-	__u64 expire_tsc;
-	__u64 next_sync_tsc;
-	__u64 pad[6];
-};
-#endif
-#define X86_FEATURE_KVM_PV_TIMER KVM_X86_CPU_FEATURE(0x40000001, 0, EAX, KVM_FEATURE_PV_TIMER)
 
 #define TIMER_VECTOR	0xec
 #define NR_TESTS	8
@@ -75,24 +65,13 @@ static void guest_setup(void)
 
 static void guest_pv_enable(void)
 {
-	wrmsr(MSR_KVM_PV_TIMER_EN, area_gpa | 1);
-	/* The first scan renews the promise. */
-	while (!READ_ONCE(area.next_sync_tsc))
-		cpu_relax();
+	pvtimer_guest_enable(&area, area_gpa);
 }
 
-/* The guest side of the protocol: returns true if it fell back to the MSR. */
+/* Returns true if it fell back to the MSR. */
 static bool guest_pv_arm(uint64_t deadline)
 {
-	uint64_t next_sync = READ_ONCE(area.next_sync_tsc), now = guest_now();
-
-	if (deadline >= next_sync && next_sync > now) {
-		WRITE_ONCE(area.expire_tsc, deadline);
-		return false;
-	}
-	WRITE_ONCE(area.expire_tsc, 0);
-	wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
-	return true;
+	return pvtimer_guest_arm(&area, deadline, guest_now());
 }
 
 /* Wait for the interrupt of @deadline; false if none came within wait_tsc. */
@@ -247,37 +226,6 @@ static bool pvtimer_offered(void)
 	return kvm_cpu_has(X86_FEATURE_KVM_PV_TIMER);
 }
 
-static uint64_t read_param(const char *name)
-{
-	char path[128];
-	uint64_t v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%lu", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v;
-}
-
-static bool read_param_bool(const char *name)
-{
-	char path[128], c = 'N';
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (fscanf(f, " %c", &c) != 1)
-		c = 'N';
-	fclose(f);
-	return c == 'Y' || c == '1';
-}
-
 static uint64_t vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
 {
 	struct kvm_stats_header header;
@@ -395,7 +343,7 @@ static uint64_t counter_read_reset(int fd)
 
 static void test_protocols(void)
 {
-	uint64_t period_us = read_param("kvm/parameters/pvtimer_period_us");
+	uint64_t period_us = get_kvm_param_integer("pvtimer_period_us");
 	int msr_fd, exit_fd, i;
 	struct phase ph[2] = {};
 	struct kvm_vcpu *vcpu;
@@ -490,8 +438,8 @@ static void test_protocols(void)
 				 "%lu fires, for %lu timers\n", syncs, fb, fires, opt_timers);
 		if (posted)
 			ksft_test_result_pass("posted: %lu of %lu expiries posted\n", posted, fires);
-		else if (!read_param_bool("kvm_amd/parameters/avic") &&
-			 !read_param_bool("kvm_intel/parameters/enable_apicv"))
+		else if (host_cpu_is_amd ? !get_kvm_amd_param_bool("avic") :
+			 !get_kvm_intel_param_bool("enable_apicv"))
 			ksft_test_result_skip("posted: APICv/AVIC not enabled: expiries are "
 					      "injected with a kick\n");
 		else
@@ -732,9 +680,9 @@ int main(int argc, char *argv[])
 	delta_tsc = opt_delta_us * tsc_khz / 1000;
 	wait_tsc = (opt_slack_us + 100000) * tsc_khz / 1000;
 	nr_timers = opt_timers;
-	ksft_print_msg("pvtimer_cpu %lu, period %lu us, TSC %lu kHz, %lu deadlines %lu us ahead\n",
-		       read_param("kvm/parameters/pvtimer_cpu"),
-		       read_param("kvm/parameters/pvtimer_period_us"), tsc_khz, opt_timers,
+	ksft_print_msg("pvtimer_cpu %d, period %d us, TSC %lu kHz, %lu deadlines %lu us ahead\n",
+		       get_kvm_param_integer("pvtimer_cpu"),
+		       get_kvm_param_integer("pvtimer_period_us"), tsc_khz, opt_timers,
 		       opt_delta_us);
 
 	test_protocols();
