@@ -468,32 +468,30 @@ int pid_is_vm(const char *procfs, int pid)
 	return found;
 }
 
-int parse_pid(const char *tool, const char *arg)
+/* A decimal in [min, max], or one error line naming @what and exit 2. */
+static long parse_ranged(const char *tool, const char *what, const char *arg,
+			 long min, long max)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno || *end || v <= 0 || v > 0x7fffffff) {
-		fprintf(stderr, "%s: error: invalid pid '%s'\n", tool, arg);
+	if (errno || *end || v < min || v > max) {
+		fprintf(stderr, "%s: error: invalid %s '%s'\n", tool, what, arg);
 		exit(2);
 	}
 	return v;
 }
 
+int parse_pid(const char *tool, const char *arg)
+{
+	return parse_ranged(tool, "pid", arg, 1, 0x7fffffff);
+}
+
 long parse_vcpu(const char *tool, const char *arg)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || *end || v < 0 || v >= 0xffffffffL) {
-		fprintf(stderr, "%s: error: invalid vcpu '%s'\n", tool, arg);
-		exit(2);
-	}
-	return v;
+	return parse_ranged(tool, "vcpu", arg, 0, 0xffffffffL - 1);
 }
 
 int check_target(const char *tool, int pid)
