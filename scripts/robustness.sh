@@ -5,6 +5,10 @@
 # results or build directory it used, leave no QEMU behind, and the next run
 # must work without any cleanup:
 #   hung guest       vm-run.sh -t 8 with a command that never ends
+#   silent guest     vm-run.sh -i 10: a console silent for 10 s stops the guest
+#   selftest resume  selftest.sh on fake selftests, one of which goes silent
+#                    and one powers the guest off: each is recorded as failed
+#                    and the tests after it run in a new VM
 #   bench SIGINT     bench.sh (what 'make bench' runs last) interrupted while
 #                    its guest runs, as Ctrl-C does (the whole process group)
 #   bench SIGTERM    the same with 'kill PID'
@@ -90,6 +94,43 @@ check "hung guest: timed out after ${took}s, exit 124, one error line, no QEMU l
 "$REPO/scripts/vm-run.sh" -q -t 60 -o "$out" -- 'true' > /dev/null 2> "$work/hung2.err"
 rc=$?
 check "hung guest: the next boot in the same directory works" '[ $rc = 0 ]'
+
+# --- silent guest ----------------------------------------------------------
+start=$(date +%s)
+"$REPO/scripts/vm-run.sh" -q -t 300 -i 10 -o "$out" -- 'sleep 600' > /dev/null 2> "$work/idle.err"
+rc=$?
+took=$(($(date +%s) - start))
+check "silent guest: stopped after ${took}s, exit 124, one error line, no QEMU left" \
+	'[ $rc = 124 ] && [ $took -lt 120 ] && one_error "$work/idle.err" "console silent for 10s" && no_qemu_for "$out"'
+
+# --- selftest resume ---------------------------------------------------------
+hb=$work/hang-build
+mkdir -p "$hb/patched/selftests/t" "$work/hang-results"
+ln "$BUILD/patched/bzImage" "$hb/patched/bzImage"
+ln "$BUILD/initramfs.cpio.gz" "$hb/initramfs.cpio.gz"
+cp "$BUILD/patched/source.env" "$BUILD/patched/applied.sha" "$hb/patched/"
+printf '#!/bin/sh\nexit 0\n' > "$hb/patched/selftests/t/first"
+printf '#!/bin/sh\nsleep 600\n' > "$hb/patched/selftests/t/silent"
+printf '#!/bin/sh\npoweroff -f\nsleep 60\n' > "$hb/patched/selftests/t/poweroff"
+printf '#!/bin/sh\nexit 0\n' > "$hb/patched/selftests/t/last"
+chmod +x "$hb"/patched/selftests/t/*
+printf 'fake t/first 60\nfake t/silent 600\nfake t/poweroff 60\nfake t/last 60\n' \
+	> "$hb/patched/selftests/tests.list"
+BUILD_DIR=$hb RESULTS_DIR=$work/hang-results SELFTEST_IDLE=10 \
+	"$REPO/scripts/selftest.sh" patched > "$work/resume.out" 2>&1
+rc=$?
+sum=$work/hang-results/test-patched-latest/summary.json
+check "selftest resume: the silent and the powered-off test fail, the others pass, in 3 boots" \
+	'[ $rc = 1 ] && python3 - "$sum" <<"PY"
+import json, sys
+s = json.load(open(sys.argv[1]))
+st = {t["test"]: (t["status"], t["detail"]) for t in s["tests"]}
+assert st["t/first"][0] == "pass" and st["t/last"][0] == "pass", st
+assert st["t/silent"][0] == "fail" and "guest hung" in st["t/silent"][1], st
+assert st["t/poweroff"][0] == "fail" and "guest died" in st["t/poweroff"][1], st
+assert s["meta"]["boots"] == "3", s["meta"]
+PY'
+[ -f "$sum" ] || sed 's/^/# /' "$work/resume.out"
 
 # --- make bench interrupted ------------------------------------------------
 # A build directory whose benchmark never returns: the guest runs until killed.

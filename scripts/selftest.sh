@@ -3,7 +3,8 @@
 # selftest.sh FLAVOUR: run the built KVM selftests of FLAVOUR in one VM boot
 # and judge them. The run is recorded as results/test-FLAVOUR-<time>/, which
 # appears only once complete; results/test-FLAVOUR-latest points at it.
-# TESTS=REGEX limits the run to matching test paths.
+# TESTS=REGEX limits the run to matching test paths; SELFTEST_IDLE=SECONDS
+# is the console silence that counts as a hung guest.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -50,13 +51,44 @@ tmp=$(mktemp -d "$RESULTS/.incomplete-test-$flavour.XXXXXX")
 cp "$list" "$tmp/tests.list"
 cp "$REPO/scripts/guest/run-selftests.sh" "$tmp/"
 total=$(awk '{ s += $3 } END { print s + 300 }' "$list")
+# Every test prints a line when it starts, so a console silent for longer
+# than the longest budget means the guest kernel hung. SELFTEST_IDLE=SECONDS
+# sets another limit.
+idle=${SELFTEST_IDLE:-$(awk '$3 > m { m = $3 } END { print m + 300 }' "$list")}
 n=$(grep -c . "$list")
 
 stage "$flavour: running $n selftests in QEMU (${ACCEL:-tcg}; logs in results/)"
-vmrc=0
-"$REPO/scripts/vm-run.sh" -q -f "$flavour" -t "$total" -o "$tmp" -- \
-	"sh /out/run-selftests.sh /build/$flavour/selftests /out/tests.list | tee /out/tap.txt" || vmrc=$?
-[ -f "$tmp/tap.txt" ] || : > "$tmp/tap.txt"
+# A guest that hangs or dies inside a test costs that test only: it is
+# recorded as failed and the tests after it run in a new VM (three boots
+# at most).
+: > "$tmp/tap.txt"
+cp "$list" "$tmp/todo.list"
+boots=0
+while :; do
+	boots=$((boots + 1))
+	vmrc=0
+	"$REPO/scripts/vm-run.sh" -q -f "$flavour" -t "$total" -i "$idle" -o "$tmp" -- \
+		"sh /out/run-selftests.sh /build/$flavour/selftests /out/todo.list | tee /out/tap-boot.txt" || vmrc=$?
+	[ -f "$tmp/tap-boot.txt" ] || : > "$tmp/tap-boot.txt"
+	cat "$tmp/tap-boot.txt" >> "$tmp/tap.txt"
+	case $vmrc in 124|125) ;; *) break ;; esac
+	# Resume only after a boot that got as far as starting a test.
+	cur=$(sed -n 's|^# \[[0-9]*/[0-9]*\] \([^ ]*\) .*|\1|p' "$tmp/tap-boot.txt" | tail -1)
+	[ -n "$cur" ] || break
+	why="guest died"
+	[ "$vmrc" = 124 ] && why="guest hung"
+	if ! grep -qE "^(not )?ok [0-9]+ $cur( |\$)" "$tmp/tap-boot.txt"; then
+		echo "not ok 0 $cur # $why in this test (vm-run exit $vmrc; console-boot$boots.log)" |
+			tee -a "$tmp/tap.txt"
+	fi
+	mv "$tmp/console.log" "$tmp/console-boot$boots.log"
+	[ "$boots" -lt 3 ] || break
+	awk 'NR == FNR { if (/^(not )?ok [0-9]+ /) done[$0 ~ /^not/ ? $4 : $3] = 1; next }
+		!($2 in done)' "$tmp/tap.txt" "$list" > "$tmp/todo.list"
+	[ -s "$tmp/todo.list" ] || break
+	stage "$flavour: $why after starting $cur; the $(grep -c . "$tmp/todo.list") tests left run in a new VM"
+done
+rm -f "$tmp/todo.list" "$tmp/tap-boot.txt"
 # A disk that filled up during the run leaves truncated logs: judge nothing.
 [ "$(free_mb "$RESULTS")" -gt 0 ] || die "$flavour: $RESULTS filled up during the run; nothing recorded"
 
@@ -70,7 +102,7 @@ python3 "$REPO/scripts/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.
 	--known "$known" --accel "$accel" --flavour "$flavour" \
 	--json "$tmp/summary.json" --compare "$RESULTS/test-$other-latest/summary.json" \
 	--meta "kernel_version=$kernel_version" --meta "source=$source" \
-	--meta "series=$(cat "$fdir/applied.sha")" --meta "vm_exit=$vmrc" \
+	--meta "series=$(cat "$fdir/applied.sha")" --meta "vm_exit=$vmrc" --meta "boots=$boots" \
 	--meta "boot_to_command_s=$boot_to_command_s" --meta "wall_s=$wall_s" \
 	--meta "qemu=$(qemu-system-x86_64 --version | head -1)" --meta "tests_filter=${TESTS:-}" \
 	| tee "$tmp/summary.txt" || jrc=$?

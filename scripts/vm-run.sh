@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/vm-run.sh [-f FLAVOUR] [-t SECONDS] [-m MIB] [-o DIR] [-q] [-M] -- COMMAND...
+Usage: scripts/vm-run.sh [-f FLAVOUR] [-t SECONDS] [-i SECONDS] [-m MIB] [-o DIR] [-q] [-M] -- COMMAND...
 
 Boot build/FLAVOUR/bzImage with a busybox initramfs and run COMMAND (busybox
 sh) inside. The build directory is shared read-only at /build, DIR read-write
@@ -15,6 +15,9 @@ DIR/console.log.
 
   -f FLAVOUR   baseline, patched or debug (default: patched)
   -t SECONDS   timeout for the whole boot (default: 600)
+  -i SECONDS   stop the guest when its console has been silent this long
+               (default: 900; 0 = never). A hung guest kernel never runs
+               the timeouts inside it.
   -m MIB       guest memory (default: 4096)
   -o DIR       run directory (default: a new one under build/vm/)
   -q           show only TAP and lab lines of the console, not all of it
@@ -25,7 +28,7 @@ ACCEL=tcg (default): QEMU TCG, -cpu max (emulated AMD SVM + NPT).
 ACCEL=kvm: KVM with -cpu host; needs /dev/kvm with nested virtualization.
 ACCEL=auto: kvm when nested virtualization is available, else tcg.
 
-Exit status: COMMAND's status, or 124 timeout, 125 guest died before
+Exit status: COMMAND's status, or 124 timeout or silent console, 125 guest died before
 COMMAND finished, 126 the kernel printed BUG/WARNING/Oops/panic or a
 debug-kernel report (KASAN, lockdep, ...), 2 usage.
 
@@ -37,11 +40,12 @@ Examples:
 USAGE
 }
 
-flavour=patched timeout=600 mem=4096 rundir= quiet=0 monitor=0
-while getopts "f:t:m:o:qMh" opt; do
+flavour=patched timeout=600 idle=900 mem=4096 rundir= quiet=0 monitor=0
+while getopts "f:t:i:m:o:qMh" opt; do
 	case "$opt" in
 	f) flavour=$OPTARG ;;
 	t) timeout=$OPTARG ;;
+	i) idle=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	o) rundir=$OPTARG ;;
 	q) quiet=1 ;;
@@ -55,6 +59,7 @@ shift $((OPTIND - 1))
 [ $# -gt 0 ] || { echo "error: no command given (see -h)" >&2; exit 2; }
 check_flavour "$flavour"
 [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || { echo "error: bad timeout '$timeout' (whole seconds)" >&2; exit 2; }
+[[ "$idle" =~ ^(0|[1-9][0-9]*)$ ]] || { echo "error: bad idle timeout '$idle' (whole seconds)" >&2; exit 2; }
 [[ "$mem" =~ ^[1-9][0-9]*$ ]] || { echo "error: bad memory size '$mem' (MiB)" >&2; exit 2; }
 need qemu-system-x86_64 qemu-system-x86
 
@@ -122,7 +127,7 @@ timeout --kill-after=10 "$timeout" "${qemu[@]}" < /dev/null > "$rundir/qemu.log"
 qpid=$!
 # QEMU is a background job, so it does not get the terminal's SIGINT: stop
 # it whenever this script ends early.
-trap 'kill $qpid 2>/dev/null' EXIT
+trap 'kill $qpid ${wpid:-} 2>/dev/null' EXIT
 trap 'echo "error: interrupted; guest stopped" >&2; exit 130' INT
 trap 'echo "error: terminated; guest stopped" >&2; exit 143' TERM
 if [ "$quiet" = 1 ]; then
@@ -132,8 +137,34 @@ else
 	tail -n +1 -F --pid=$qpid "$console" 2>/dev/null &
 fi
 tpid=$!
+# The watchdog: a console that stops growing means the guest kernel hung.
+wpid=
+if [ "$idle" -gt 0 ]; then
+	(
+		last=-1 quiet_s=0 step=5
+		while kill -0 $qpid 2>/dev/null; do
+			sleep $step
+			size=$(stat -c %s "$console" 2>/dev/null || echo 0)
+			if [ "$size" != "$last" ]; then
+				last=$size quiet_s=0
+			else
+				quiet_s=$((quiet_s + step))
+			fi
+			if [ "$quiet_s" -ge "$idle" ]; then
+				: > "$rundir/console-idle"
+				kill $qpid 2>/dev/null
+				break
+			fi
+		done
+	) &
+	wpid=$!
+fi
 qrc=0
 wait $qpid || qrc=$?
+if [ -n "$wpid" ]; then
+	kill $wpid 2>/dev/null || true
+	wait $wpid 2>/dev/null || true
+fi
 wait $tpid 2>/dev/null || true
 trap - EXIT
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
@@ -149,6 +180,11 @@ if [ -n "$bad" ]; then
 	echo "error: the $flavour kernel reported problems (console: $console):" >&2
 	echo "$bad" >&2
 	exit 126
+fi
+if [ -e "$rundir/console-idle" ]; then
+	rm -f "$rundir/console-idle"
+	echo "error: guest console silent for ${idle}s; guest stopped as hung (console: $console)" >&2
+	exit 124
 fi
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	echo "error: guest timed out after ${timeout}s (console: $console)" >&2
