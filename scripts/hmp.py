@@ -12,6 +12,7 @@ reply starts with "Error" or names an unknown command) is one error line
 and exit status 1; a socket that never appears or closes is exit status 2.
 """
 import argparse
+import os
 import socket
 import sys
 import time
@@ -74,7 +75,10 @@ def main(argv=None):
         print("error: --every MS and --for SECS must be positive, with one command", file=sys.stderr)
         return 2
     try:
-        mon = Monitor(args.socket, args.wait)
+        # The socket is reached from its own directory: a path longer than
+        # 108 bytes cannot be connected to.
+        os.chdir(os.path.dirname(os.path.abspath(args.socket)))
+        mon = Monitor(os.path.basename(args.socket), args.wait)
         sent = 0
         start = time.monotonic()
         if args.every is None:

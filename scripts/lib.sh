@@ -87,9 +87,9 @@ resolve_accel() {
 	esac
 }
 
-# free_mb DIR: MiB free on DIR's filesystem.
+# free_mb DIR: whole MiB free on DIR's filesystem (df -m rounds up).
 free_mb() {
-	df -Pm "$1" | awk 'NR == 2 { print $4 }'
+	df -Pk "$1" | awk 'NR == 2 { print int($4 / 1024) }'
 }
 
 # Atomically publish a file: write to NAME.tmp, then call publish NAME.

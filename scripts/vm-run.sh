@@ -88,7 +88,9 @@ echo "accel=$accel cpu=${accel_args[3]} smp=2 mem=${mem}M flavour=$flavour" > "$
 monitor_args=(-monitor none)
 if [ "$monitor" = 1 ]; then
 	rm -f "$rundir/monitor.sock"
-	monitor_args=(-monitor "unix:$rundir/monitor.sock,server=on,wait=off")
+	# Relative to QEMU's working directory, the run directory: a socket
+	# path must fit in 108 bytes, and the run directory's may not.
+	monitor_args=(-monitor "unix:monitor.sock,server=on,wait=off")
 fi
 
 # CPU 0 runs the pvtimer scan, so KVM offers the paravirtual timer to its
@@ -123,7 +125,7 @@ qemu=(qemu-system-x86_64 -nodefaults -no-reboot -display none "${monitor_args[@]
 	${QEMU_EXTRA:-})
 
 start=$(date +%s.%N)
-timeout --kill-after=10 "$timeout" "${qemu[@]}" < /dev/null > "$rundir/qemu.log" 2>&1 &
+(cd "$rundir" && exec timeout --kill-after=10 "$timeout" "${qemu[@]}") < /dev/null > "$rundir/qemu.log" 2>&1 &
 qpid=$!
 # QEMU is a background job, so it does not get the terminal's SIGINT: stop
 # it whenever this script ends early.
