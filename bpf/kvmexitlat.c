@@ -5,7 +5,6 @@
  */
 #include <argp.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +20,10 @@
 #include "report.h"
 #include "kvmexitlat.skel.h"
 
-static struct env {
-	int pid;
-	long vcpu;
-	bool per_vcpu;
-	long interval;
-	long duration;
-	long count;
-	bool json;
-	bool verbose;
-} env = {
-	.vcpu = -1,
+static struct tool_args env = {
+	.tool = "kvmexitlat",
+	.per_vcpu_doc = "Histograms per vCPU",
 };
-
-static volatile sig_atomic_t exiting;
 
 const char *argp_program_version = "kvmexitlat 0.1";
 const char argp_program_doc[] =
@@ -52,95 +41,6 @@ const char argp_program_doc[] =
 "    kvmexitlat -p 1234        # only the VM of process 1234\n"
 "    kvmexitlat --vcpu 0       # only vCPU 0\n"
 "    kvmexitlat -d 10 --json   # one JSON document after 10 seconds\n";
-
-enum { OPT_VCPU = 256, OPT_PER_VCPU, OPT_JSON };
-
-static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID", 0, "Trace only the VM of this process", 0 },
-	{ "vcpu", OPT_VCPU, "N", 0, "Trace only vCPU N (vcpu_id)", 0 },
-	{ "per-vcpu", OPT_PER_VCPU, NULL, 0, "Histograms per vCPU", 0 },
-	{ "interval", 'i', "SECONDS", 0, "Print every SECONDS", 0 },
-	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
-	{ "json", OPT_JSON, NULL, 0, "One JSON document per interval on stdout", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose libbpf debug output", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
-	{},
-};
-
-static error_t parse_arg(int key, char *arg, struct argp_state *state)
-{
-	static int pos;
-	long v;
-
-	switch (key) {
-	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
-	case 'v':
-		env.verbose = true;
-		break;
-	case 'p':
-		env.pid = parse_pid("kvmexitlat", arg);
-		break;
-	case OPT_VCPU:
-		env.vcpu = parse_vcpu("kvmexitlat", arg);
-		break;
-	case OPT_PER_VCPU:
-		env.per_vcpu = true;
-		break;
-	case 'i':
-	case 'd':
-		v = parse_seconds(arg);
-		if (v < 0) {
-			fprintf(stderr, "kvmexitlat: error: invalid %s '%s' "
-				"(whole seconds > 0)\n",
-				key == 'i' ? "interval" : "duration", arg);
-			exit(2);
-		}
-		if (key == 'i')
-			env.interval = v;
-		else
-			env.duration = v;
-		break;
-	case OPT_JSON:
-		env.json = true;
-		break;
-	case ARGP_KEY_ARG:
-		v = parse_seconds(arg);
-		if (pos > 1) {
-			fprintf(stderr, "kvmexitlat: error: unrecognized argument '%s'\n",
-				arg);
-			exit(2);
-		}
-		if (v < 0) {
-			fprintf(stderr, "kvmexitlat: error: invalid %s '%s' "
-				"(whole seconds > 0)\n", pos ? "count" : "interval",
-				arg);
-			exit(2);
-		}
-		if (pos++ == 0)
-			env.interval = v;
-		else
-			env.count = v;
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-static void sig_handler(int sig)
-{
-	exiting = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct rec {
 	struct kl_key k;
@@ -162,6 +62,7 @@ static int cmp_rec(const void *a, const void *b)
 
 static int perf_fds[1024];
 static int nr_cpus;
+static bool cycles;		/* counters open: report cycles too */
 
 /* One cycles counter per CPU; false if there is no hardware PMU. */
 static bool open_cycles(void)
@@ -189,32 +90,17 @@ static bool open_cycles(void)
 	return true;
 }
 
-static void print_interval(struct kvmexitlat_bpf *obj, double secs,
-			   bool cycles)
+static void print_interval(void *ctx, double secs)
 {
-	int fd = bpf_map__fd(obj->maps.hists);
-	struct kl_key key, *prev = NULL;
-	size_t n = 0, cap = 64, i;
-	struct rec *recs = calloc(cap, sizeof(*recs)), *tmp;
+	struct kvmexitlat_bpf *obj = ctx;
+	struct rec *recs;
+	size_t n, i;
 	char buf[64], vbuf[16];
 
+	recs = dump_map(bpf_map__fd(obj->maps.hists), sizeof(struct kl_key),
+			sizeof(struct kl_hist), sizeof(struct rec), &n);
 	if (!recs)
 		return;
-	while (!bpf_map_get_next_key(fd, prev, &key)) {
-		if (n == cap) {
-			tmp = realloc(recs, 2 * cap * sizeof(*recs));
-			if (!tmp)
-				break;
-			recs = tmp;
-			cap *= 2;
-		}
-		recs[n].k = key;
-		if (!bpf_map_lookup_elem(fd, &key, &recs[n].h))
-			n++;
-		prev = &recs[n ? n - 1 : 0].k;
-	}
-	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &recs[i].k);
 	qsort(recs, n, sizeof(*recs), cmp_rec);
 
 	if (env.json) {
@@ -285,19 +171,16 @@ static void print_interval(struct kvmexitlat_bpf *obj, double secs,
 
 int main(int argc, char **argv)
 {
+	/* No parser of its own: argp hands env to its child. */
 	static const struct argp argp = {
-		.options = opts,
-		.parser = parse_arg,
 		.doc = argp_program_doc,
+		.children = tool_argp_children,
 	};
 	struct kvmexitlat_bpf *obj = NULL;
-	double last, end;
-	long printed = 0;
-	bool cycles;
 	FILE *info;
 	int err, cpu;
 
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	err = argp_parse(&argp, argc, argv, 0, NULL, &env);
 	if (err)
 		return 1;
 	info = env.json ? stderr : stdout;
@@ -315,8 +198,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	tool_catch_signals();
 
 	obj = kvmexitlat_bpf__open();
 	if (!obj) {
@@ -364,40 +246,7 @@ int main(int argc, char **argv)
 	fprintf(info, "Tracing KVM exit-to-entry latency... Hit Ctrl-C to end.\n");
 	fflush(info);
 
-	last = now_s();
-	end = env.duration ? last + env.duration : 0;
-	while (!exiting) {
-		double t = now_s(), wake = 1e300;
-
-		if (env.interval)
-			wake = last + env.interval;
-		if (end && end < wake)
-			wake = end;
-		if (wake >= 1e299) {
-			pause();
-		} else if (wake > t) {
-			struct timespec ts = {
-				.tv_sec = (time_t)(wake - t),
-				.tv_nsec = (long)(((wake - t) - (time_t)(wake - t)) * 1e9),
-			};
-
-			nanosleep(&ts, NULL);
-		}
-		if (exiting)
-			break;
-		t = now_s();
-		if (env.interval && t >= last + env.interval - 0.001) {
-			print_interval(obj, t - last, cycles);
-			last = t;
-			if (env.count && ++printed >= env.count)
-				goto done;
-		}
-		if (end && t >= end - 0.001)
-			break;
-	}
-	if (!env.interval || now_s() - last > 0.01)
-		print_interval(obj, now_s() - last, cycles);
-done:
+	tool_run(&env, print_interval, obj);
 	err = 0;
 cleanup:
 	kvmexitlat_bpf__destroy(obj);

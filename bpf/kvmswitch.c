@@ -5,14 +5,10 @@
  * reloads, per VM and optionally per vCPU.
  */
 #include <argp.h>
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "common.h"
 #include "kvmswitch.h"
@@ -20,21 +16,17 @@
 #include "kvmswitch.skel.h"
 
 static struct env {
-	int pid;
-	long vcpu;
-	bool per_vcpu;
-	long interval;
-	long duration;
-	long count;
-	bool json;
+	struct tool_args a;
 	bool read_msr;
 	bool fallback;
-	bool verbose;
 } env = {
-	.vcpu = -1,
+	.a = {
+		.tool = "kvmswitch",
+		.per_vcpu_doc = "Report each vCPU separately",
+	},
 };
 
-static volatile sig_atomic_t exiting;
+static struct ks_meta meta;
 
 const char *argp_program_version = "kvmswitch 0.1";
 const char argp_program_doc[] =
@@ -54,62 +46,21 @@ const char argp_program_doc[] =
 "    kvmswitch -i 5 --json     # one JSON document every 5 seconds\n"
 "    kvmswitch --fallback      # fentry on KVM functions, not the series' tracepoints\n";
 
-enum { OPT_VCPU = 256, OPT_PER_VCPU, OPT_JSON, OPT_READ_MSR, OPT_FALLBACK };
+enum { OPT_READ_MSR = 256, OPT_FALLBACK };
 
+/* The rest of the options are tool_argp's. */
 static const struct argp_option opts[] = {
-	{ "pid", 'p', "PID", 0, "Trace only the VM of this process", 0 },
-	{ "vcpu", OPT_VCPU, "N", 0, "Trace only vCPU N (vcpu_id)", 0 },
-	{ "per-vcpu", OPT_PER_VCPU, NULL, 0, "Report each vCPU separately", 0 },
-	{ "interval", 'i', "SECONDS", 0, "Print every SECONDS", 0 },
-	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
-	{ "json", OPT_JSON, NULL, 0, "One JSON document per interval on stdout", 0 },
 	{ "read-msr", OPT_READ_MSR, NULL, 0, "Also count RDMSRs (msr:read_msr)", 0 },
 	{ "fallback", OPT_FALLBACK, NULL, 0,
 	  "Use fentry/fexit on KVM functions instead of the series' tracepoints", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose libbpf debug output", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	static int pos;
-	long v;
-
 	switch (key) {
-	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
-	case 'v':
-		env.verbose = true;
-		break;
-	case 'p':
-		env.pid = parse_pid("kvmswitch", arg);
-		break;
-	case OPT_VCPU:
-		env.vcpu = parse_vcpu("kvmswitch", arg);
-		break;
-	case OPT_PER_VCPU:
-		env.per_vcpu = true;
-		break;
-	case 'i':
-		env.interval = parse_seconds(arg);
-		if (env.interval < 0) {
-			fprintf(stderr, "kvmswitch: error: invalid interval '%s' "
-				"(whole seconds > 0)\n", arg);
-			exit(2);
-		}
-		break;
-	case 'd':
-		env.duration = parse_seconds(arg);
-		if (env.duration < 0) {
-			fprintf(stderr, "kvmswitch: error: invalid duration '%s' "
-				"(whole seconds > 0)\n", arg);
-			exit(2);
-		}
-		break;
-	case OPT_JSON:
-		env.json = true;
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &env.a;
 		break;
 	case OPT_READ_MSR:
 		env.read_msr = true;
@@ -117,81 +68,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_FALLBACK:
 		env.fallback = true;
 		break;
-	case ARGP_KEY_ARG:
-		v = parse_seconds(arg);
-		if (pos == 0) {
-			if (v < 0) {
-				fprintf(stderr, "kvmswitch: error: invalid interval "
-					"'%s' (whole seconds > 0)\n", arg);
-				exit(2);
-			}
-			env.interval = v;
-		} else if (pos == 1) {
-			if (v < 0) {
-				fprintf(stderr, "kvmswitch: error: invalid count '%s'\n",
-					arg);
-				exit(2);
-			}
-			env.count = v;
-		} else {
-			fprintf(stderr, "kvmswitch: error: unrecognized argument '%s'\n",
-				arg);
-			exit(2);
-		}
-		pos++;
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
 }
 
-static void sig_handler(int sig)
+static void print_interval(void *ctx, double secs)
 {
-	exiting = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Read a whole map into an array of key/value records and empty the map. */
-static void *dump_map(int fd, size_t ksz, size_t vsz, size_t rsz, size_t *n)
-{
-	char key[64], next[64];
-	size_t cap = 64, cnt = 0, i;
-	char *recs = malloc(cap * rsz), *tmp;
-	void *prev = NULL;
-
-	if (!recs)
-		return NULL;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		if (cnt == cap) {
-			tmp = realloc(recs, cap * 2 * rsz);
-			if (!tmp)
-				break;
-			recs = tmp;
-			cap *= 2;
-		}
-		memcpy(recs + cnt * rsz, next, ksz);
-		if (!bpf_map_lookup_elem(fd, next, recs + cnt * rsz + (rsz - vsz)))
-			cnt++;
-		memcpy(key, next, ksz);
-		prev = key;
-	}
-	for (i = 0; i < cnt; i++)
-		bpf_map_delete_elem(fd, recs + i * rsz);
-	*n = cnt;
-	return recs;
-}
-
-static void print_interval(struct kvmswitch_bpf *obj, const struct ks_meta *meta)
-{
+	struct kvmswitch_bpf *obj = ctx;
 	struct ks_snapshot s = {};
+
+	meta.interval_s = secs;
+	meta.timestamp = time(NULL);
 
 	s.vms = dump_map(bpf_map__fd(obj->maps.vms), sizeof(struct ks_vm_key),
 			 sizeof(struct ks_vm_val), sizeof(struct ks_vm_rec),
@@ -201,15 +90,15 @@ static void print_interval(struct kvmswitch_bpf *obj, const struct ks_meta *meta
 			   sizeof(struct ks_exit_rec), &s.nexits);
 	s.msrs = dump_map(bpf_map__fd(obj->maps.msrs), sizeof(struct ks_msr_key),
 			  sizeof(__u64), sizeof(struct ks_msr_rec), &s.nmsrs);
-	if (env.json) {
-		ks_print_json(stdout, &s, meta);
+	if (env.a.json) {
+		ks_print_json(stdout, &s, &meta);
 	} else {
 		char ts[32];
 		time_t t = time(NULL);
 
 		strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
-		printf("%s (%.1f s)\n", ts, meta->interval_s);
-		ks_print_table(stdout, &s, meta);
+		printf("%s (%.1f s)\n", ts, secs);
+		ks_print_table(stdout, &s, &meta);
 		fflush(stdout);
 	}
 	free(s.vms);
@@ -223,24 +112,22 @@ int main(int argc, char **argv)
 		.options = opts,
 		.parser = parse_arg,
 		.doc = argp_program_doc,
+		.children = tool_argp_children,
 	};
 	struct kvmswitch_bpf *obj = NULL;
 	bool xf_tp, uret_tp, xf_fn, uret_fn, svm, vmx;
-	struct ks_meta meta = {};
 	FILE *info;
-	double start, last, end;
-	long printed = 0;
 	int err;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 1;
-	info = env.json ? stderr : stdout;
+	info = env.a.json ? stderr : stdout;
 
-	if (check_target("kvmswitch", env.pid))
+	if (check_target("kvmswitch", env.a.pid))
 		return 1;
 
-	set_libbpf_verbose(env.verbose);
+	set_libbpf_verbose(env.a.verbose);
 	if (kbtf_open("kvmswitch"))
 		return 1;
 
@@ -275,8 +162,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	tool_catch_signals();
 
 	obj = kvmswitch_bpf__open();
 	if (!obj) {
@@ -285,9 +171,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	obj->rodata->targ_tgid = env.pid;
-	obj->rodata->targ_vcpu = env.vcpu < 0 ? KS_ANY_VCPU : (__u32)env.vcpu;
-	obj->rodata->targ_per_vcpu = env.per_vcpu;
+	obj->rodata->targ_tgid = env.a.pid;
+	obj->rodata->targ_vcpu = env.a.vcpu < 0 ? KS_ANY_VCPU : (__u32)env.a.vcpu;
+	obj->rodata->targ_per_vcpu = env.a.per_vcpu;
 	obj->rodata->targ_host_xcr0 = host_xcr0();
 	obj->rodata->targ_host_pku = host_pku();
 
@@ -368,7 +254,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	meta.per_vcpu = env.per_vcpu || env.vcpu >= 0;
+	meta.per_vcpu = env.a.per_vcpu || env.a.vcpu >= 0;
 	meta.read_msr = env.read_msr;
 	fprintf(info, "kvmswitch: xfeatures/PKRU from %s%s\n", meta.xf_source,
 		!strcmp(meta.xf_source, "none") ?
@@ -379,46 +265,7 @@ int main(int argc, char **argv)
 	fprintf(info, "Tracing KVM exits, MSR writes and reloads... Hit Ctrl-C to end.\n");
 	fflush(info);
 
-	start = last = now_s();
-	end = env.duration ? start + env.duration : 0;
-	while (!exiting) {
-		double t = now_s(), wake = 1e300;
-
-		if (env.interval)
-			wake = last + env.interval;
-		if (end && end < wake)
-			wake = end;
-		if (wake - t > 0 && wake < 1e299) {
-			struct timespec ts = {
-				.tv_sec = (time_t)(wake - t),
-				.tv_nsec = (long)(((wake - t) - (time_t)(wake - t)) * 1e9),
-			};
-
-			nanosleep(&ts, NULL);
-		} else if (wake >= 1e299) {
-			pause();
-		}
-		if (exiting)
-			break;
-		t = now_s();
-		if (env.interval && t >= last + env.interval - 0.001) {
-			meta.interval_s = t - last;
-			meta.timestamp = time(NULL);
-			print_interval(obj, &meta);
-			last = t;
-			if (env.count && ++printed >= env.count)
-				goto done;
-		}
-		if (end && t >= end - 0.001)
-			break;
-	}
-	/* Whatever is left of the last interval (or the whole run). */
-	if (!env.interval || now_s() - last > 0.01) {
-		meta.interval_s = now_s() - last;
-		meta.timestamp = time(NULL);
-		print_interval(obj, &meta);
-	}
-done:
+	tool_run(&env.a, print_interval, obj);
 	err = 0;
 cleanup:
 	kvmswitch_bpf__destroy(obj);

@@ -81,6 +81,9 @@ for t in kvmswitch kvmexitlat; do
 	expect_error "$t: interval abc is refused" "invalid interval" "$b" abc
 	expect_error "$t: bad pid is refused" "invalid pid" "$b" -p x
 	expect_error "$t: bad duration is refused" "invalid duration" "$b" -d -3
+	expect_error "$t: count 0 is refused" "$t: error: invalid count '0'\$" "$b" 1 0
+	expect_error "$t: a third argument is refused" \
+		"$t: error: unrecognized argument '3'" "$b" 1 2 3
 	if "$b" --help 2>&1 | grep -q EXAMPLES; then
 		echo "ok - $t: --help shows EXAMPLES"
 	else
