@@ -17,8 +17,11 @@ import sys
 
 TAP_RE = re.compile(r'^(ok|not ok) (\d+) (\S+)(?: # (.*))?$')
 TIME_RE = re.compile(r'^# time (\S+) ([0-9.]+)s rc=(\d+)$')
-KINDS = ('fail', 'flaky', 'timeout')
+# slow is no failure: the test needs a longer budget there and is judged
+# as any other.
+KINDS = ('fail', 'flaky', 'timeout', 'slow')
 ACCELS = ('tcg', 'kvm', 'any')
+FLAVOURS = ('baseline', 'patched', 'debug')
 
 
 class InputError(Exception):
@@ -39,7 +42,7 @@ def parse_list(lines):
 
 
 def parse_known(lines):
-    """Known-failures lines 'path accel kind reason...' -> {path: [entries]}."""
+    """Known-failures lines 'path accel[/flavour] kind reason...' -> {path: [entries]}."""
     known = {}
     for n, line in enumerate(lines, 1):
         line = line.strip()
@@ -53,21 +56,27 @@ def parse_known(lines):
         m = re.fullmatch(r'(\w+)=([1-9][0-9]*)', kind)
         if m:
             kind, budget = m.group(1), int(m.group(2))
+        accel, slash, flavour = accel.partition('/')
         if accel not in ACCELS:
             raise InputError(f'known-failures line {n}: accel must be one of {", ".join(ACCELS)}')
+        if slash and flavour not in FLAVOURS:
+            raise InputError(f'known-failures line {n}: flavour after accel/ must be one of '
+                             f'{", ".join(FLAVOURS)}')
         if kind not in KINDS:
             raise InputError(f'known-failures line {n}: kind must be one of '
                              f'{", ".join(KINDS)} (each may be KIND=SECONDS)')
-        known.setdefault(path, []).append({'accel': accel, 'kind': kind, 'reason': reason,
-                                           'budget': budget})
+        if kind == 'slow' and budget is None:
+            raise InputError(f'known-failures line {n}: slow needs its budget (slow=SECONDS)')
+        known.setdefault(path, []).append({'accel': accel, 'flavour': flavour or None,
+                                           'kind': kind, 'reason': reason, 'budget': budget})
     return known
 
 
-def apply_budgets(lines, known, accel):
+def apply_budgets(lines, known, accel, flavour=None):
     """Test-list lines with the shorter timeouts known failures give on accel."""
     out = []
     for origin, path, timeout in (line.split() for line in lines if line.strip()):
-        k = known_entry(known, path, accel)
+        k = known_entry(known, path, accel, flavour)
         if k and k['budget']:
             timeout = str(k['budget'])
         out.append(f'{origin} {path} {timeout}')
@@ -94,18 +103,21 @@ def parse_tap(lines):
     return res
 
 
-def known_entry(known, path, accel):
-    for e in known.get(path, []):
-        if e['accel'] in ('any', accel):
-            return e
-    return None
+def known_entry(known, path, accel, flavour=None):
+    """The entry for path on accel: one naming flavour first, then one for all."""
+    hits = [e for e in known.get(path, []) if e['accel'] in ('any', accel)
+            and e['flavour'] in (None, flavour)]
+    hits.sort(key=lambda e: e['flavour'] is None)
+    return hits[0] if hits else None
 
 
-def judge(tests, tap, known, accel):
+def judge(tests, tap, known, accel, flavour=None):
     out = []
     for origin, path in tests:
         r = tap.get(path)
-        k = known_entry(known, path, accel)
+        k = known_entry(known, path, accel, flavour)
+        if k and k['kind'] == 'slow':
+            k = None
         rec = {'test': path, 'origin': origin}
         if r is None:
             rec.update(status='not-run', detail='no result (guest died or runner stopped)')
@@ -159,12 +171,13 @@ def report(summary, other, out):
 
 
 def budgets_main(argv):
-    """'budgets --list L --known K --accel A': print L with the known budgets."""
+    """'budgets --list L --known K --accel A [--flavour F]': print L with the known budgets."""
     ap = argparse.ArgumentParser(prog='ksft_summary.py budgets',
                                  description='Apply known-failure timeout budgets to a test list.')
     ap.add_argument('--list', required=True)
     ap.add_argument('--known', required=True)
     ap.add_argument('--accel', required=True, choices=('tcg', 'kvm'))
+    ap.add_argument('--flavour', choices=FLAVOURS)
     a = ap.parse_args(argv)
     try:
         with open(a.list) as f:
@@ -175,7 +188,7 @@ def budgets_main(argv):
     except (InputError, OSError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    print('\n'.join(apply_budgets(lines, known, a.accel)))
+    print('\n'.join(apply_budgets(lines, known, a.accel, a.flavour)))
     return 0
 
 
@@ -188,7 +201,7 @@ def main(argv=None):
     ap.add_argument('--list', required=True, help='tests.list from the build')
     ap.add_argument('--known', required=True, help='known-failures list')
     ap.add_argument('--accel', required=True, choices=('tcg', 'kvm'))
-    ap.add_argument('--flavour', required=True, choices=('baseline', 'patched', 'debug'))
+    ap.add_argument('--flavour', required=True, choices=FLAVOURS)
     ap.add_argument('--json', help='write the summary here (atomically)')
     ap.add_argument('--compare', help="the other flavour's summary.json")
     ap.add_argument('--meta', action='append', default=[], metavar='KEY=VALUE')
@@ -218,7 +231,7 @@ def main(argv=None):
     except (InputError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    recs = judge(tests, tap, known, a.accel)
+    recs = judge(tests, tap, known, a.accel, a.flavour)
     summary = {'flavour': a.flavour, 'accel': a.accel, 'meta': meta,
                'counts': counts(recs), 'tests': recs}
     report(summary, other, sys.stdout)

@@ -41,7 +41,7 @@ done < "$list"
 accel=$(resolve_accel)
 known=$REPO/selftests/known-failures.txt
 python3 "$REPO/scripts/ksft_summary.py" budgets --list "$list" --known "$known" \
-	--accel "$accel" > "$list.new" || exit 1	# it printed the one error line
+	--accel "$accel" --flavour "$flavour" > "$list.new" || exit 1	# it printed the one error line
 mv "$list.new" "$list"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -100,7 +100,7 @@ class JudgeTest(unittest.TestCase):
         st = self.status(ks.judge(self.tests, self.tap, known, 'tcg'))
         self.assertEqual((st['x86_64/debug_regs'], st['lazyswitch/c_test']), ('xfail', 'xfail'))
         with self.assertRaises(ks.InputError):
-            ks.parse_known(['x86_64/a tcg slow=30 not a kind'])
+            ks.parse_known(['x86_64/a tcg sluggish=30 not a kind'])
 
     def test_budgets_apply_per_accelerator(self):
         known = ks.parse_known(['lazyswitch/c_test tcg timeout=30 slow under TCG',
@@ -108,6 +108,40 @@ class JudgeTest(unittest.TestCase):
         self.assertEqual(ks.apply_budgets(LIST, known, 'tcg'),
                          [l.replace('c_test 120', 'c_test 30') for l in LIST])
         self.assertEqual(ks.apply_budgets(LIST, known, 'kvm'), LIST)
+
+    def test_flavour_entry_applies_to_that_flavour_only(self):
+        known = ks.parse_known(['lazyswitch/c_test tcg/debug timeout=30 slow with KASAN',
+                                'x86_64/debug_regs tcg fail everywhere',
+                                'x86_64/debug_regs tcg/debug flaky on debug only'])
+        self.assertEqual(ks.apply_budgets(LIST, known, 'tcg', 'debug'),
+                         [l.replace('c_test 120', 'c_test 30') for l in LIST])
+        self.assertEqual(ks.apply_budgets(LIST, known, 'tcg', 'patched'), LIST)
+        self.assertEqual(ks.apply_budgets(LIST, known, 'tcg'), LIST)
+        self.assertEqual(ks.known_entry(known, 'x86_64/debug_regs', 'tcg', 'debug')['kind'], 'flaky')
+        self.assertEqual(ks.known_entry(known, 'x86_64/debug_regs', 'tcg', 'patched')['kind'], 'fail')
+        st = self.status(ks.judge(self.tests, self.tap, known, 'tcg', 'patched'))
+        self.assertEqual(st['lazyswitch/c_test'], 'fail')
+        st = self.status(ks.judge(self.tests, self.tap, known, 'tcg', 'debug'))
+        self.assertEqual(st['lazyswitch/c_test'], 'xfail')
+        for bad in ('x86_64/a tcg/nosuch fail x', 'x86_64/a kvm/ fail x'):
+            with self.assertRaises(ks.InputError):
+                ks.parse_known([bad])
+
+    def test_slow_gets_its_budget_and_is_judged_normally(self):
+        known = ks.parse_known(['lazyswitch/c_test tcg/debug slow=600 KASAN makes it slow',
+                                'x86_64/a_test tcg slow=300 slow under TCG'])
+        self.assertEqual(ks.apply_budgets(LIST, known, 'tcg', 'debug'),
+                         [l.replace('c_test 120', 'c_test 600').replace('a_test 120', 'a_test 300')
+                          for l in LIST])
+        st = self.status(ks.judge(self.tests, self.tap, known, 'tcg', 'debug'))
+        # c_test timed out: a slow entry does not excuse it; a_test passed
+        # with no "unexpected pass" note.
+        self.assertEqual(st['lazyswitch/c_test'], 'fail')
+        recs = {r['test']: r for r in ks.judge(self.tests, self.tap, known, 'tcg', 'debug')}
+        self.assertEqual((recs['x86_64/a_test']['status'], recs['x86_64/a_test']['detail']),
+                         ('pass', ''))
+        with self.assertRaises(ks.InputError):
+            ks.parse_known(['x86_64/a tcg slow needs a budget'])
 
     def test_flaky_accepts_both(self):
         known = ks.parse_known(['x86_64/a_test any flaky races',
