@@ -47,6 +47,7 @@
 #include "svm_util.h"
 #include "vmx.h"
 #include "../selftests/pvtimer_guest.h"
+#include "../selftests/vcpu_stats.h"
 
 #define BENCH_PORT		0x5a5	/* not the ucall port (0x1000) */
 #define TIMER_VECTOR		0xec
@@ -664,30 +665,6 @@ static void guest_main(void)
 
 /* Host side: stats, watchdog, runs. */
 
-struct vcpu_stats {
-	int fd;
-	struct kvm_stats_header header;
-	struct kvm_stats_desc *desc;
-};
-
-static uint64_t stat_read(struct vcpu_stats *s, const char *name)
-{
-	size_t size = get_stats_descriptor_size(&s->header);
-	struct kvm_stats_desc *d;
-	uint64_t v;
-	int i;
-
-	for (i = 0; i < s->header.num_desc; i++) {
-		d = (void *)s->desc + i * size;
-		if (!strcmp(d->name, name)) {
-			read_stat_data(s->fd, &s->header, d, &v, 1);
-			return v;
-		}
-	}
-	TEST_FAIL("no vCPU stat '%s'", name);
-	return 0;
-}
-
 static volatile sig_atomic_t ticks;
 
 static void tick_handler(int sig)
@@ -742,14 +719,14 @@ static uint64_t now_ns(void)
 static bool run_to_sync(struct bench *b, uint64_t want_stage, uint64_t *user, uint64_t *cycles)
 {
 	struct kvm_run *run = b->vcpu->run;
-	uint64_t last_exits = stat_read(&b->stats, "exits");
+	uint64_t last_exits = vcpu_stats_read(&b->stats, "exits");
 	int stalled = 0, r;
 	struct ucall uc;
 
 	for (;;) {
 		r = __vcpu_run(b->vcpu);
 		if (r == -1 && errno == EINTR) {
-			uint64_t e = stat_read(&b->stats, "exits");
+			uint64_t e = vcpu_stats_read(&b->stats, "exits");
 
 			stalled = e == last_exits ? stalled + 1 : 0;
 			last_exits = e;
@@ -803,14 +780,14 @@ static bool measure(struct bench *b, uint64_t iters, struct sample *s)
 	sync_global_to_guest(b->vm, guest_iters);
 
 	watchdog(true);
-	irq_exits = stat_read(&b->stats, "irq_exits");
-	exits = stat_read(&b->stats, "exits");
+	irq_exits = vcpu_stats_read(&b->stats, "irq_exits");
+	exits = vcpu_stats_read(&b->stats, "exits");
 	t0 = now_ns();
 	ok = run_to_sync(b, STAGE_DONE, &user, &s->cycles);
 	s->ns = now_ns() - t0;
 	/* Less the exit of the ucall that ended the loop. */
-	s->exits = stat_read(&b->stats, "exits") - exits - 1;
-	s->irq_exits = stat_read(&b->stats, "irq_exits") - irq_exits;
+	s->exits = vcpu_stats_read(&b->stats, "exits") - exits - 1;
+	s->irq_exits = vcpu_stats_read(&b->stats, "irq_exits") - irq_exits;
 	ok = ok && run_to_sync(b, STAGE_READY, &user, NULL);
 	watchdog(false);
 	if (!ok)
@@ -853,9 +830,7 @@ static bool bench_init(struct bench *b, int idx)
 	if (b->c->host_setup)
 		b->c->host_setup(b->vm, b->vcpu);
 
-	b->stats.fd = vcpu_get_stats_fd(b->vcpu);
-	read_stats_header(b->stats.fd, &b->stats.header);
-	b->stats.desc = read_stats_descriptors(b->stats.fd, &b->stats.header);
+	vcpu_stats_open(b->vcpu, &b->stats);
 
 	watchdog(true);
 	tsc0 = vcpu_get_msr(b->vcpu, MSR_IA32_TSC);
@@ -882,8 +857,7 @@ fail:
 
 static void bench_free(struct bench *b)
 {
-	free(b->stats.desc);
-	close(b->stats.fd);
+	vcpu_stats_close(&b->stats);
 	kvm_vm_free(b->vm);
 }
 

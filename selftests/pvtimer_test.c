@@ -24,6 +24,7 @@
 #include "processor.h"
 #include "pvtimer_guest.h"
 #include "tracepoint_counter.h"
+#include "vcpu_stats.h"
 
 #define TIMER_VECTOR	0xec
 #define NR_TESTS	8
@@ -224,28 +225,6 @@ static uint64_t tsc_khz;
 static bool pvtimer_offered(void)
 {
 	return kvm_cpu_has(X86_FEATURE_KVM_PV_TIMER);
-}
-
-static uint64_t vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
-{
-	struct kvm_stats_header header;
-	struct kvm_stats_desc *descs, *d;
-	uint64_t value = 0;
-	int fd = vcpu_get_stats_fd(vcpu), i;
-
-	read_stats_header(fd, &header);
-	descs = read_stats_descriptors(fd, &header);
-	for (i = 0; i < header.num_desc; i++) {
-		d = get_stats_descriptor(descs, i, &header);
-		if (!strcmp(d->name, name)) {
-			read_stat_data(fd, &header, d, &value, 1);
-			break;
-		}
-	}
-	TEST_ASSERT(i < header.num_desc, "no vCPU stat %s", name);
-	free(descs);
-	close(fd);
-	return value;
 }
 
 /* Run to the next ucall; a guest assertion is returned as a message. */
