@@ -133,6 +133,18 @@ case_nmi_storm() {
 	fi
 	vmrc=0; finish || vmrc=$?
 	c=$tmp/nmi-storm/console.log
+	# Open finding (docs/reliability.md): in 2 of about 14 short runs a test
+	# guest triple-faulted (KVM_EXIT_SHUTDOWN) early in the storm. The short
+	# form, which make test runs, says so and tries once more; the full form
+	# fails at once.
+	if [ "$vmrc" != 0 ] && [ "$quick" = 1 ] && [ -z "${nmi_retried:-}" ] &&
+		grep -q 'unexpected exit SHUTDOWN' "$c"; then
+		nmi_retried=1
+		mv "$tmp/nmi-storm" "$tmp/nmi-storm-shutdown"
+		echo "# nmi-storm: a test guest triple-faulted (KVM_EXIT_SHUTDOWN, open finding; logs in nmi-storm-shutdown/); trying once more"
+		case_nmi_storm
+		return
+	fi
 	before=$(sed -n 's/^LAZYSWITCH-NMIS-BEFORE: //p' "$c" | tr -d '\r')
 	after=$(sed -n 's/^LAZYSWITCH-NMIS-AFTER: //p' "$c" | tr -d '\r')
 	inguest=$(sed -n 's/^LAZYSWITCH-NMI-EXITS: //p' "$c" | tr -d '\r')
