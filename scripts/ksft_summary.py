@@ -192,10 +192,34 @@ def budgets_main(argv):
     return 0
 
 
+def todo_main(argv):
+    """'todo --tap T --list L': print the lines of L whose test has no result in T."""
+    ap = argparse.ArgumentParser(prog='ksft_summary.py todo',
+                                 description='The tests of a list that a TAP file has no result for.')
+    ap.add_argument('--tap', required=True)
+    ap.add_argument('--list', required=True)
+    a = ap.parse_args(argv)
+    try:
+        with open(a.list) as f:
+            lines = [line for line in f.read().splitlines() if line.strip()]
+        parse_list(lines)
+        with open(a.tap, errors='replace') as f:
+            tap = parse_tap(f)
+    except (InputError, OSError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    for line in lines:
+        if line.split()[1] not in tap:
+            print(line)
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ['budgets']:
         return budgets_main(argv[1:])
+    if argv[:1] == ['todo']:
+        return todo_main(argv[1:])
     ap = argparse.ArgumentParser(description='Judge a kselftest run of the lab.')
     ap.add_argument('--tap', required=True)
     ap.add_argument('--list', required=True, help='tests.list from the build')

@@ -61,6 +61,9 @@ stage "$flavour: running $n selftests in QEMU (${ACCEL:-tcg}; logs in results/)"
 # A guest that hangs or dies inside a test costs that test only: it is
 # recorded as failed and the tests after it run in a new VM (three boots
 # at most).
+todo() {	# the tests of the list with no result in tap.txt yet
+	python3 "$REPO/scripts/ksft_summary.py" todo --tap "$tmp/tap.txt" --list "$list"
+}
 : > "$tmp/tap.txt"
 cp "$list" "$tmp/todo.list"
 boots=0
@@ -77,14 +80,15 @@ while :; do
 	[ -n "$cur" ] || break
 	why="guest died"
 	[ "$vmrc" = 124 ] && why="guest hung"
-	if ! grep -qE "^(not )?ok [0-9]+ $cur( |\$)" "$tmp/tap-boot.txt"; then
+	todo > "$tmp/todo.list" || exit 1
+	# No result for the test it was in: it hung or died there.
+	if awk -v t="$cur" '$2 == t { f = 1 } END { exit !f }' "$tmp/todo.list"; then
 		echo "not ok 0 $cur # $why in this test (vm-run exit $vmrc; console-boot$boots.log)" |
 			tee -a "$tmp/tap.txt"
+		todo > "$tmp/todo.list" || exit 1
 	fi
 	mv "$tmp/console.log" "$tmp/console-boot$boots.log"
 	[ "$boots" -lt 3 ] || break
-	awk 'NR == FNR { if (/^(not )?ok [0-9]+ /) done[$0 ~ /^not/ ? $4 : $3] = 1; next }
-		!($2 in done)' "$tmp/tap.txt" "$list" > "$tmp/todo.list"
 	[ -s "$tmp/todo.list" ] || break
 	stage "$flavour: $why after starting $cur; the $(grep -c . "$tmp/todo.list") tests left run in a new VM"
 done

@@ -189,6 +189,19 @@ class MainTest(unittest.TestCase):
             self.assertFalse(os.path.exists(js + '.tmp'))
             self.assertIn('fail 1, not run 1', out)
 
+    def test_todo_lists_the_tests_without_a_result(self):
+        with tempfile.TemporaryDirectory() as d:
+            tap = TAP + 'not ok 0 x86_64/e_test # guest hung in this test\n'
+            lst = LIST + ['upstream x86_64/e_test 120', 'upstream x86_64/f_test 60']
+            p = self.files(d, tap=tap, lst=lst)
+            rc, out, _ = self.run_main(['todo', '--tap', p['tap'], '--list', p['list']])
+            self.assertEqual((rc, out.splitlines()), (0, [l for l in LIST if 'never_ran' in l] +
+                                                          ['upstream x86_64/f_test 60']))
+            p = self.files(d, lst=['upstream t'])
+            rc, out, err = self.run_main(['todo', '--tap', p['tap'], '--list', p['list']])
+            self.assertEqual((rc, out), (2, ''))
+            self.assertEqual(len(err.strip().splitlines()), 1)
+
     def test_budgets_command(self):
         with tempfile.TemporaryDirectory() as d:
             p = self.files(d, known=['lazyswitch/c_test tcg timeout=30 slow'])
