@@ -133,9 +133,9 @@ case_nmi_storm() {
 	fi
 	vmrc=0; finish || vmrc=$?
 	c=$tmp/nmi-storm/console.log
-	# Open finding (docs/reliability.md): in 2 of about 14 short runs a test
-	# guest triple-faulted (KVM_EXIT_SHUTDOWN) early in the storm. The short
-	# form, which make test runs, says so and tries once more; the full form
+	# Open finding (docs/reliability.md, section 2): a test guest sometimes
+	# triple-faults (KVM_EXIT_SHUTDOWN) early in the storm. The short form,
+	# which make test runs, says so and tries once more; the full form
 	# fails at once.
 	if [ "$vmrc" != 0 ] && [ "$quick" = 1 ] && [ -z "${nmi_retried:-}" ] &&
 		grep -q 'unexpected exit SHUTDOWN' "$c"; then

@@ -119,6 +119,7 @@ static void shutdown_diag(struct kvm_vcpu *vcpu)
 	ksft_print_msg("shutdown: cr4 %#llx efer %#llx idt %#llx/%#x\n",
 		       sregs.cr4, sregs.efer, sregs.idt.base, sregs.idt.limit);
 }
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu_worker *w = arg;
