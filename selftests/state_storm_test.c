@@ -106,20 +106,6 @@ static void set_rr(const char *who)
 	TEST_ASSERT(!sched_setscheduler(0, SCHED_RR, &sp), "SCHED_RR for %s", who);
 }
 
-/* Where a triple-faulted guest stood, for the open NMI-storm finding. */
-static void shutdown_diag(struct kvm_vcpu *vcpu)
-{
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
-
-	vcpu_regs_get(vcpu, &regs);
-	vcpu_sregs_get(vcpu, &sregs);
-	ksft_print_msg("shutdown: rip %#llx rsp %#llx cr0 %#llx cr2 %#llx cr3 %#llx\n",
-		       regs.rip, regs.rsp, sregs.cr0, sregs.cr2, sregs.cr3);
-	ksft_print_msg("shutdown: cr4 %#llx efer %#llx idt %#llx/%#x\n",
-		       sregs.cr4, sregs.efer, sregs.idt.base, sregs.idt.limit);
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu_worker *w = arg;
@@ -150,8 +136,6 @@ static void *vcpu_thread(void *arg)
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
 		default:
-			if (w->vcpu->run->exit_reason == KVM_EXIT_SHUTDOWN)
-				shutdown_diag(w->vcpu);
 			TEST_FAIL("unexpected exit %s", exit_reason_str(w->vcpu->run->exit_reason));
 		}
 	}
