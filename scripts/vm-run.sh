@@ -27,6 +27,8 @@ DIR/console.log.
 ACCEL=tcg (default): QEMU TCG, -cpu max (emulated AMD SVM + NPT).
 ACCEL=kvm: KVM with -cpu host; needs /dev/kvm with nested virtualization.
 ACCEL=auto: kvm when nested virtualization is available, else tcg.
+TCG_THREADS=multi (default) or single: one host thread per vCPU, or one for
+all (docs/reliability.md, section 2: QEMU's spurious fetch fault needs multi).
 
 Exit status: COMMAND's status, or 124 timeout or silent console, 125 guest died before
 COMMAND finished, 126 the kernel printed BUG/WARNING/Oops/panic or a
@@ -72,7 +74,11 @@ accel=$(resolve_accel)
 if [ "$accel" = kvm ]; then
 	accel_args=(-accel kvm -cpu host)
 else
-	accel_args=(-accel tcg,thread=multi -cpu max)
+	case "${TCG_THREADS:-multi}" in
+	multi|single) ;;
+	*) echo "error: TCG_THREADS must be multi or single, not '$TCG_THREADS'" >&2; exit 2 ;;
+	esac
+	accel_args=(-accel "tcg,thread=${TCG_THREADS:-multi}" -cpu max)
 fi
 
 if [ -z "$rundir" ]; then
@@ -84,7 +90,7 @@ rundir=$(cd "$rundir" && pwd)
 printf '%s\n' "$*" > "$rundir/cmd.sh"
 console=$rundir/console.log
 : > "$console"
-echo "accel=$accel cpu=${accel_args[3]} smp=2 mem=${mem}M flavour=$flavour" > "$rundir/vm.env"
+echo "accel=$accel accel_opts=${accel_args[1]} cpu=${accel_args[3]} smp=2 mem=${mem}M flavour=$flavour" > "$rundir/vm.env"
 monitor_args=(-monitor none)
 if [ "$monitor" = 1 ]; then
 	rm -f "$rundir/monitor.sock"
