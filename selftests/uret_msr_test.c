@@ -38,6 +38,7 @@
 #define RUNS		20
 #define IDLE_ROUNDS	5
 #define IDLE_SLEEP_US	20000
+#define IDLE_ATTEMPTS	3
 #define WAKE_VECTOR	0xe0
 
 static int test_cpu, waker_cpu = -1;
@@ -373,7 +374,11 @@ static long thread_voluntary_switches(void)
 	return ru.ru_nvcsw;
 }
 
-static void test_guest_idle_guest(struct uret_counts *c)
+/*
+ * One KVM_RUN in which the guest halts IDLE_ROUNDS times; returns the
+ * user-return loads and restores it took.
+ */
+static struct uret_delta idle_attempt(struct uret_counts *c, long *switches, uint64_t *idle)
 {
 	struct waker w = {};
 	struct kvm_vcpu *vcpu;
@@ -382,19 +387,6 @@ static void test_guest_idle_guest(struct uret_counts *c)
 	pthread_attr_t attr;
 	pthread_t thread;
 	cpu_set_t mask;
-	uint64_t idle;
-	long switches;
-
-	if (waker_cpu < 0) {
-		ksft_test_result_skip("guest/idle/guest: needs a second CPU for the waker, so "
-				      "the vCPU's CPU can go idle\n");
-		return;
-	}
-	if (!kvm_cpu_has(X86_FEATURE_X2APIC) || !kvm_has_cap(KVM_CAP_SIGNAL_MSI)) {
-		ksft_test_result_skip("guest/idle/guest: KVM offers no x2APIC or KVM_SIGNAL_MSI "
-				      "to wake the halted guest\n");
-		return;
-	}
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_idle_code);
 	vm_install_exception_handler(vm, WAKE_VECTOR, guest_wake_handler);
@@ -415,13 +407,13 @@ static void test_guest_idle_guest(struct uret_counts *c)
 	pthread_attr_destroy(&attr);
 
 	/* One KVM_RUN: enter, IDLE_ROUNDS halts and wake-ups, GUEST_SYNC(1). */
-	switches = thread_voluntary_switches();
-	idle = cpu_idle_ticks(test_cpu);
+	*switches = thread_voluntary_switches();
+	*idle = cpu_idle_ticks(test_cpu);
 	d = uret_snapshot(c);
 	vcpu_run(vcpu);
 	d = uret_since(c, d);
-	idle = cpu_idle_ticks(test_cpu) - idle;
-	switches = thread_voluntary_switches() - switches;
+	*idle = cpu_idle_ticks(test_cpu) - *idle;
+	*switches = thread_voluntary_switches() - *switches;
 	TEST_ASSERT_EQ(host_tsc_aux(), host_aux);
 	pthread_join(thread, NULL);
 	TEST_ASSERT(!w.failed_round, "waker: round %d failed (guest never halted or MSI refused)",
@@ -431,17 +423,52 @@ static void test_guest_idle_guest(struct uret_counts *c)
 	handle_ucall(vcpu, 2);
 	kvm_vm_free(vm);
 
-	TEST_ASSERT(switches >= IDLE_ROUNDS,
+	TEST_ASSERT(*switches >= IDLE_ROUNDS,
 		    "vCPU thread blocked only %ld times for %d halts: halts never went idle",
-		    switches, IDLE_ROUNDS);
-	TEST_ASSERT(idle > 0, "CPU %d accounted no idle time over %d halts of %d us",
+		    *switches, IDLE_ROUNDS);
+	TEST_ASSERT(*idle > 0, "CPU %d accounted no idle time over %d halts of %d us",
 		    test_cpu, IDLE_ROUNDS, IDLE_SLEEP_US);
+	return d;
+}
+
+static void test_guest_idle_guest(struct uret_counts *c)
+{
+	struct uret_delta d;
+	uint64_t idle;
+	long switches;
+	int attempt;
+
+	if (waker_cpu < 0) {
+		ksft_test_result_skip("guest/idle/guest: needs a second CPU for the waker, so "
+				      "the vCPU's CPU can go idle\n");
+		return;
+	}
+	if (!kvm_cpu_has(X86_FEATURE_X2APIC) || !kvm_has_cap(KVM_CAP_SIGNAL_MSI)) {
+		ksft_test_result_skip("guest/idle/guest: KVM offers no x2APIC or KVM_SIGNAL_MSI "
+				      "to wake the halted guest\n");
+		return;
+	}
+
+	/*
+	 * Any other task that returns to userspace on test_cpu while the vCPU
+	 * is halted restores the host's value, and KVM then loads the guest's
+	 * again: that adds a pair.  Such a run is reported and tried again; an
+	 * implementation that restored across idle would add one every halt.
+	 */
+	for (attempt = 1;; attempt++) {
+		d = idle_attempt(c, &switches, &idle);
+		if ((d.sets == 1 && d.restores == 1) || attempt == IDLE_ATTEMPTS)
+			break;
+		ksft_print_msg("guest/idle/guest: attempt %d: %lu loads and %lu restores (a task "
+			       "returning to userspace on CPU %d adds a pair); again\n",
+			       attempt, d.sets, d.restores, test_cpu);
+	}
 	TEST_ASSERT(d.sets == 1 && d.restores == 1,
-		    "%lu loads and %lu restores across one KVM_RUN with %d halts, expected 1 each",
-		    d.sets, d.restores, IDLE_ROUNDS);
+		    "%lu loads and %lu restores across one KVM_RUN with %d halts, expected 1 each "
+		    "(%d attempts)", d.sets, d.restores, IDLE_ROUNDS, attempt);
 	ksft_test_result_pass("guest/idle/guest: %d halts (vCPU thread blocked %ld times, CPU %d "
 			      "idle %lu ticks) in one KVM_RUN: 1 load, 1 restore, guest TSC_AUX "
-			      "kept\n", IDLE_ROUNDS, switches, test_cpu, idle);
+			      "kept (attempt %d)\n", IDLE_ROUNDS, switches, test_cpu, idle, attempt);
 }
 
 /* VMX: the SYSCALL MSRs, loaded only for a 64-bit guest with EFER.SCE. */
