@@ -82,21 +82,20 @@ if [ "$(resolve_accel)" = tcg ]; then
 fi
 max_runs=4
 
-# tcg_fault CASE: did TCG's spurious fetch fault end this boot? The line
-# and the log around the fault are kept in the case's directory.
+# tcg_fault CASE: did TCG's spurious fetch fault end this boot? Prints its
+# line; the line and the log around the fault are kept in the case's directory.
 tcg_fault() {
 	local why
 	[ -n "$qlog" ] && [ -s "$qlog" ] &&
 		why=$(python3 "$REPO/scripts/tcg_fault.py" "$qlog" -o "$tmp/$1/tcg-fault.log") &&
-		echo "$why" > "$tmp/$1/tcg-fault.txt"
+		echo "$why" | tee "$tmp/$1/tcg-fault.txt"
 }
 
 g=/build/$flavour/selftests/lazyswitch
 n=0 failed=0 lost=0 again=
 tap() {	# tap ok|fail|skip NAME TEXT
 	local line why
-	if [ "$1" = fail ] && tcg_fault "$2"; then
-		why=$(cat "$tmp/$2/tcg-fault.txt")
+	if [ "$1" = fail ] && why=$(tcg_fault "$2"); then
 		lost=$((lost + 1))
 		if [ "$lost" -lt "$max_runs" ]; then
 			mv "$tmp/$2" "$tmp/$2-tcg-fault-$lost"
@@ -310,7 +309,6 @@ for name in $cases; do
 		[ -n "$again" ] || break
 	done
 done
-[ -z "$qlog" ] || rm -f "$qlog"
 
 # A disk that filled up during the run leaves truncated logs: record nothing.
 [ "$(free_mb "$RESULTS")" -gt 0 ] || die "$RESULTS filled up during the run; nothing recorded"
