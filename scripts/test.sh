@@ -19,6 +19,8 @@ read -r pass fail < <(echo "$unit" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]
 [ -n "${pass:-}" ] || { pass=0; fail=1; }
 [ "$urc" -eq 0 ] || [ "$fail" -gt 0 ] || fail=1
 skip=0
+failed=()
+[ "$fail" -eq 0 ] || failed+=("unit tests of the lab scripts")
 
 # tap NAME CMD...: run a TAP-printing command, show it, add its counts.
 tap() {
@@ -32,9 +34,14 @@ tap() {
 	s=$(grep -cE '^ok [0-9]+.*# *SKIP' <<< "$out")
 	f=$(grep -cE '^not ok [0-9]+' <<< "$out")
 	p=$((p - s))
+	while read -r line; do
+		failed+=("$name: $line")
+	done < <(grep -E '^not ok [0-9]+' <<< "$out")
 	# A command that failed without saying which test failed is one failure.
-	[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
-	[ $((p + f + s)) -gt 0 ] || f=1
+	if [ "$f" -eq 0 ] && { [ "$rc" -ne 0 ] || [ $((p + s)) -eq 0 ]; }; then
+		f=1
+		failed+=("$name: exit status $rc, no test reported failing")
+	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 }
 
@@ -53,9 +60,20 @@ for run in "$@"; do
 import json, sys
 c = json.load(open(sys.argv[1]))["counts"]
 print(c["pass"], c["fail"] + c["not-run"], c["skip"] + c["xfail"])' "$sum")
-		[ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+		while read -r line; do
+			failed+=("$flavour selftests: $line")
+		done < <(python3 -c '
+import json, sys
+for t in json.load(open(sys.argv[1]))["tests"]:
+    if t["status"] in ("fail", "not-run"):
+        print(t["test"], t["status"], t["detail"])' "$sum")
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+			f=1
+			failed+=("$flavour selftests: exit status $rc, no test reported failing")
+		fi
 	else
 		p=0 f=1 s=0
+		failed+=("$flavour selftests: no summary (selftest.sh exit status $rc)")
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 done
@@ -79,5 +97,9 @@ for run in "$@"; do
 	esac
 done
 
+if [ ${#failed[@]} -gt 0 ]; then
+	stage "what failed"
+	printf '#   %s\n' "${failed[@]}"
+fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
