@@ -71,7 +71,7 @@ trap 'echo "error: stress run terminated" >&2; exit 143' TERM
 
 # QEMU's exception log of the current boot, under TCG. Its size is capped:
 # a host kernel caught in a fault loop writes gigabytes.
-qlog= qlog_cap_mb=1024
+qlog='' qlog_cap_mb=1024
 if [ "$(resolve_accel)" = tcg ]; then
 	mkdir -p "$BUILD/vm"
 	if [ "$(free_mb "$BUILD/vm")" -ge $((qlog_cap_mb + 200)) ]; then
@@ -94,7 +94,14 @@ tcg_fault() {
 g=/build/$flavour/selftests/lazyswitch
 n=0 failed=0 lost=0 again=
 tap() {	# tap ok|fail|skip NAME TEXT
-	local line why
+	local line why mb
+	if [ -n "$qlog" ] && [ -f "$qlog" ]; then
+		mb=$(( $(stat -c %s "$qlog") >> 20 ))
+		echo "# $2: QEMU exception log: $mb MiB"
+		# QEMU goes on past the cap; only its log stops.
+		[ "$1" != fail ] || [ "$mb" -lt "$qlog_cap_mb" ] ||
+			set -- fail "$2" "$3; QEMU's exception log was cut at its $qlog_cap_mb MiB cap, so a later TCG fault would not be seen"
+	fi
 	if [ "$1" = fail ] && why=$(tcg_fault "$2"); then
 		lost=$((lost + 1))
 		if [ "$lost" -lt "$max_runs" ]; then
