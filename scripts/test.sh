@@ -32,9 +32,9 @@ tap() {
 	echo "$out"
 	p=$(grep -cE '^ok [0-9]+' <<< "$out")
 	s=$(grep -cE '^ok [0-9]+.*# *SKIP' <<< "$out")
-	f=$(grep -cE '^not ok [0-9]+' <<< "$out")
-	p=$((p - s))
+	p=$((p - s)) f=0
 	while read -r line; do
+		f=$((f + 1))
 		failed+=("$name: $line")
 	done < <(grep -E '^not ok [0-9]+' <<< "$out")
 	# A command that failed without saying which test failed is one failure.
@@ -56,15 +56,18 @@ for run in "$@"; do
 	rc=$?
 	sum=$RESULTS/test-$flavour-latest/summary.json
 	if [ "$rc" -le 1 ] && [ -f "$sum" ]; then
-		read -r p f s < <(python3 -c '
+		# Its counts, then a line per failed test.
+		{
+			read -r p f s
+			while read -r line; do
+				failed+=("$flavour selftests: $line")
+			done
+		} < <(python3 -c '
 import json, sys
-c = json.load(open(sys.argv[1]))["counts"]
-print(c["pass"], c["fail"] + c["not-run"], c["skip"] + c["xfail"])' "$sum")
-		while read -r line; do
-			failed+=("$flavour selftests: $line")
-		done < <(python3 -c '
-import json, sys
-for t in json.load(open(sys.argv[1]))["tests"]:
+run = json.load(open(sys.argv[1]))
+c = run["counts"]
+print(c["pass"], c["fail"] + c["not-run"], c["skip"] + c["xfail"])
+for t in run["tests"]:
     if t["status"] in ("fail", "not-run"):
         print(t["test"], t["status"], t["detail"])' "$sum")
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
