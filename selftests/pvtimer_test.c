@@ -710,7 +710,7 @@ int main(int argc, char *argv[])
 	}
 	delta_tsc = opt_delta_us * tsc_khz / 1000;
 	wait_tsc = (opt_slack_us + 100000) * tsc_khz / 1000;
-	/* A lockdep kernel under TCG has let a timer run past wait_tsc. */
+	/* With the host TSC unstable, a timer has missed wait_tsc (docs/pvtimer.md). */
 	lost_tsc = wait_tsc + 2000 * tsc_khz;
 	nr_timers = opt_timers;
 	ksft_print_msg("pvtimer_cpu %d, period %d us, TSC %lu kHz, %lu deadlines %lu us ahead\n",
