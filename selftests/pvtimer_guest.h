@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The guest side of the pvtimer protocol (MSR_KVM_PV_TIMER_EN, struct
- * kvm_pv_timer), shared by selftests/pvtimer_test.c and bench/. Headers
- * without pvtimer (the baseline kernel's) get the ABI from here.
+ * The pvtimer protocol (MSR_KVM_PV_TIMER_EN, struct kvm_pv_timer) for
+ * selftests/ and bench/: the guest side, and the host side's per-VM opt-in
+ * (KVM_CAP_X86_PVTIMER). Headers without pvtimer (the baseline kernel's)
+ * get the ABI from here.
  */
 #ifndef LAZYSWITCH_PVTIMER_GUEST_H
 #define LAZYSWITCH_PVTIMER_GUEST_H
 
+#include <errno.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm_para.h>
 
+#include "kvm_util.h"
 #include "processor.h"
 
 #ifndef KVM_FEATURE_PV_TIMER
@@ -21,6 +25,9 @@ struct kvm_pv_timer {
 	__u64 next_sync_tsc;
 	__u64 pad[6];
 };
+#endif
+#ifndef KVM_CAP_X86_PVTIMER
+#define KVM_CAP_X86_PVTIMER	239
 #endif
 #define X86_FEATURE_KVM_PV_TIMER KVM_X86_CPU_FEATURE(0x40000001, 0, EAX, KVM_FEATURE_PV_TIMER)
 
@@ -49,6 +56,57 @@ static inline bool pvtimer_guest_arm(struct kvm_pv_timer *area, uint64_t deadlin
 	WRITE_ONCE(area->expire_tsc, 0);
 	wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
 	return true;
+}
+
+/*
+ * Host side.  A kernel with KVM_CAP_X86_PVTIMER offers pvtimer per VM; one
+ * with the first version (a global scan, kvm.pvtimer_cpu) offers the CPUID
+ * bit when the module parameter is set, and needs no opt-in.
+ */
+static inline bool pvtimer_host_has_cap(void)
+{
+	return kvm_check_cap(KVM_CAP_X86_PVTIMER) > 0;
+}
+
+static inline bool pvtimer_host_offers(void)
+{
+	return pvtimer_host_has_cap() || kvm_cpu_has(X86_FEATURE_KVM_PV_TIMER);
+}
+
+static inline const char *pvtimer_host_skip_reason(void)
+{
+	return "KVM offers no pvtimer (neither KVM_CAP_X86_PVTIMER nor "
+	       "KVM_FEATURE_PV_TIMER: a kernel without the pvtimer patches)";
+}
+
+/* Opt @vm in with a scan every @period_us; returns the errno, or 0. */
+static inline int pvtimer_vm_enable(struct kvm_vm *vm, uint64_t period_us)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_PVTIMER,
+		.args = { period_us },
+	};
+
+	if (!pvtimer_host_has_cap())
+		return 0;
+	return __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) ? errno : 0;
+}
+
+/* The scan task starts with the caller's CPU affinity: start it on @cpu. */
+static inline int pvtimer_vm_enable_on_cpu(struct kvm_vm *vm, uint64_t period_us, int cpu)
+{
+	cpu_set_t old, one;
+	int r;
+
+	if (sched_getaffinity(0, sizeof(old), &old))
+		return errno;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return errno;
+	r = pvtimer_vm_enable(vm, period_us);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(old), &old), "restoring the CPU affinity");
+	return r;
 }
 
 #endif

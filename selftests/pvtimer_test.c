@@ -12,16 +12,31 @@
  *    the host nor loses a timer: bad enable values, deadlines of 0, in the
  *    past and ~0, garbage in the area, enable/disable flips with a deadline
  *    armed, vCPUs destroyed while the scan runs, several VMs at once (where
- *    only lost timers fail: early ones are printed, see test_several_vms).
+ *    only lost timers fail: early ones are printed, see test_several_vms);
+ *  - the VM opt-in (KVM_CAP_X86_PVTIMER) refuses bad arguments, a second
+ *    enable, and the MSR of a VM that did not opt in;
+ *  - a second tenant flooding its own scan with many areas and the shortest
+ *    period neither loses nor delays the first tenant's timers, and pays
+ *    for that scan itself: the task runs in the flooder's process;
+ *  - a vCPU saved with a deadline armed and one still in its area, then
+ *    restored into a new VM, gets exactly one interrupt at the newer one;
+ *  - MMU notifier invalidations of the area's page (an mprotect() toggle
+ *    every 200 us) lose no timer and leave the area in use;
+ *  - the newest write wins: a TSC_DEADLINE write (a new deadline, or 0 to
+ *    stop) overrides a deadline still in the area, and leaving TSC-deadline
+ *    mode disarms the deadline for good.
  * A timer is lost if it has not fired 2 s after the wait for it ended;
  * one that fires in between is late, and its lateness counts.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "apic.h"
 #include "kvm_util.h"
@@ -31,7 +46,7 @@
 #include "vcpu_stats.h"
 
 #define TIMER_VECTOR	0xec
-#define NR_TESTS	8
+#define NR_TESTS	15
 #define ERR_LEN		1200
 
 /* Guest state; the host fills in the parameters before each run. */
@@ -39,7 +54,7 @@ static struct kvm_pv_timer area __aligned(64);
 static uint64_t area_gpa;
 static int64_t tsc_skew_lo, tsc_skew_hi;	/* KVM's guest TSC - guest RDTSC */
 /* A timer not in by wait_tsc is late, one not in by lost_tsc is lost. */
-static uint64_t delta_tsc, wait_tsc, lost_tsc, nr_timers;
+static uint64_t delta_tsc, wait_tsc, lost_tsc, nr_timers, ms_tsc;
 static volatile uint64_t timer_irqs, last_irq_tsc;
 static uint64_t fallbacks, early, lost, lateness[1000];
 static uint64_t early_by[2], lost_by[2], late_by[2];	/* per protocol, never reset */
@@ -228,10 +243,64 @@ static void guest_hostile_deadlines(void)
 	GUEST_DONE();
 }
 
+/* What each ordering case saw: 0 as it should, else what went wrong. */
+enum { ORDER_OK, ORDER_LOST, ORDER_OLDER_FIRED, ORDER_SPURIOUS, ORDER_READBACK };
+static uint64_t order_result[3];
+
+static void guest_ordering(void)
+{
+	uint64_t before, d1, d2;
+
+	guest_skew_probe();
+	guest_setup();
+	guest_pv_enable();
+
+	/* A deadline left in the area, then a later one through the MSR. */
+	before = timer_irqs;
+	d1 = guest_now() + 2 * delta_tsc;
+	d2 = d1 + 4 * delta_tsc;
+	WRITE_ONCE(area.expire_tsc, d1);
+	wrmsr(MSR_IA32_TSC_DEADLINE, d2);
+	if (!guest_wait(before, d2))
+		order_result[0] = ORDER_LOST;
+	else if (last_irq_tsc + tsc_skew_hi < d2)
+		order_result[0] = ORDER_OLDER_FIRED;
+	else if (guest_wait(before + 1, guest_now() + 2 * delta_tsc))
+		order_result[0] = ORDER_SPURIOUS;
+
+	/* A deadline left in the area, then 0 through the MSR: nothing. */
+	before = timer_irqs;
+	d1 = guest_now() + 2 * delta_tsc;
+	WRITE_ONCE(area.expire_tsc, d1);
+	wrmsr(MSR_IA32_TSC_DEADLINE, 0);
+	if (guest_wait(before, d1))
+		order_result[1] = ORDER_SPURIOUS;
+
+	/* TSC-deadline, one-shot, TSC-deadline: the first deadline is gone. */
+	before = timer_irqs;
+	d1 = guest_now() + 4 * delta_tsc;
+	wrmsr(MSR_IA32_TSC_DEADLINE, d1);
+	x2apic_write_reg(APIC_LVTT, APIC_LVT_TIMER_ONESHOT | TIMER_VECTOR);
+	x2apic_write_reg(APIC_LVTT, APIC_LVT_TIMER_TSCDEADLINE | TIMER_VECTOR);
+	if (rdmsr(MSR_IA32_TSC_DEADLINE))
+		order_result[2] = ORDER_READBACK;
+	else if (guest_wait(before, d1))
+		order_result[2] = ORDER_SPURIOUS;
+
+	/* And the timer still works. */
+	before = timer_irqs;
+	d1 = guest_now() + delta_tsc;
+	wrmsr(MSR_IA32_TSC_DEADLINE, d1);
+	__GUEST_ASSERT(guest_wait(before, d1), "no timer after the mode switches");
+	GUEST_DONE();
+}
+
 /* Host side. */
 
 /* The slack covers emulator jitter (tens of ms under TCG); -s 1000 on hardware. */
 static uint64_t opt_timers = 200, opt_delta_us = 5000, opt_slack_us = 30000;
+/* An emulated CPU cannot scan every 100 us: 1000 in the lab, -p 100 on hardware. */
+static uint64_t opt_period_us = 1000;
 static uint64_t tsc_khz;
 /*
  * A lockdep (debug) kernel's scan thread runs so late under TCG that its
@@ -239,10 +308,6 @@ static uint64_t tsc_khz;
  */
 static bool debug_kernel;
 
-static bool pvtimer_offered(void)
-{
-	return kvm_cpu_has(X86_FEATURE_KVM_PV_TIMER);
-}
 
 /* Run to the next ucall; a guest assertion is returned as a message. */
 static int run_guest(struct kvm_vcpu *vcpu, struct ucall *uc, char *err, size_t len)
@@ -259,10 +324,14 @@ static int run_guest(struct kvm_vcpu *vcpu, struct ucall *uc, char *err, size_t 
 	}
 }
 
-static struct kvm_vm *pv_vm(struct kvm_vcpu **vcpu, void *guest_code)
+static struct kvm_vm *pv_vm_period(struct kvm_vcpu **vcpu, void *guest_code,
+				   uint64_t period_us)
 {
 	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest_code);
+	int r = pvtimer_vm_enable(vm, period_us);
 
+	TEST_ASSERT(!r, "KVM_ENABLE_CAP(KVM_CAP_X86_PVTIMER, %lu): %s", period_us,
+		    strerror(r));
 	vcpu_set_cpuid_feature(*vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
 	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
 	area_gpa = addr_gva2gpa(vm, (vm_vaddr_t)&area);
@@ -271,7 +340,13 @@ static struct kvm_vm *pv_vm(struct kvm_vcpu **vcpu, void *guest_code)
 	sync_global_to_guest(vm, wait_tsc);
 	sync_global_to_guest(vm, lost_tsc);
 	sync_global_to_guest(vm, nr_timers);
+	sync_global_to_guest(vm, ms_tsc);
 	return vm;
+}
+
+static struct kvm_vm *pv_vm(struct kvm_vcpu **vcpu, void *guest_code)
+{
+	return pv_vm_period(vcpu, guest_code, opt_period_us);
 }
 
 /*
@@ -340,7 +415,7 @@ static uint64_t counter_read_reset(int fd)
 
 static void test_protocols(void)
 {
-	uint64_t period_us = get_kvm_param_integer("pvtimer_period_us");
+	uint64_t period_us = opt_period_us;
 	int msr_fd, exit_fd, i;
 	struct phase ph[2] = {};
 	struct kvm_vcpu *vcpu;
@@ -513,6 +588,37 @@ static void test_hostile_deadlines(void)
 	kvm_vm_free(vm);
 }
 
+static void test_ordering(void)
+{
+	static const char * const what[] = {
+		"the guest's TSC_DEADLINE write overrides an older deadline in the area",
+		"a TSC_DEADLINE write of 0 stops an older deadline in the area",
+		"TSC-deadline, one-shot, TSC-deadline disarms the deadline",
+	};
+	static const char * const seen[] = {
+		"", "the deadline was lost", "the older deadline fired",
+		"an interrupt came that should not", "MSR_IA32_TSC_DEADLINE still read the old deadline",
+	};
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = pv_vm(&vcpu, guest_ordering);
+	struct ucall uc;
+	char err[ERR_LEN] = "";
+	bool ok;
+	int i;
+
+	ok = probe_skew(vm, vcpu, err, sizeof(err)) &&
+	     run_guest(vcpu, &uc, err, sizeof(err)) == UCALL_DONE;
+	sync_global_from_guest(vm, order_result);
+	for (i = 0; i < ARRAY_SIZE(what); i++) {
+		if (!ok)
+			ksft_test_result_fail("ordering: %s: %s\n", what[i], err);
+		else
+			ksft_test_result(!order_result[i], "ordering: %s%s%s\n", what[i],
+					 order_result[i] ? ": " : "", seen[order_result[i]]);
+	}
+	kvm_vm_free(vm);
+}
+
 /* vCPUs destroyed with deadlines armed, while the scan walks the list. */
 static void test_destroy_while_scanning(void)
 {
@@ -624,6 +730,348 @@ static void test_several_vms(void)
 			 early_by_proto[PROTO_MSR]);
 }
 
+static int pvtimer_cap(struct kvm_vm *vm, uint32_t flags, uint64_t period_us, uint64_t arg1)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_PVTIMER,
+		.flags = flags,
+		.args = { period_us, arg1 },
+	};
+
+	return __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) ? errno : 0;
+}
+
+/* The VMM's side of the ABI: bad opt-ins, a second one, no opt-in at all. */
+static void test_cap_misuse(void)
+{
+	static const struct {
+		const char *what;
+		uint32_t flags;
+		uint64_t period_us, arg1;
+	} bad[] = {
+		{ "period 0", 0, 0, 0 },
+		{ "period 9 us", 0, 9, 0 },
+		{ "period 100001 us", 0, 100001, 0 },
+		{ "period ~0", 0, ~0ull, 0 },
+		{ "args[1] set", 0, 1000, 1 },
+		{ "flags set", 1, 1000, 0 },
+	};
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t gpa;
+	int i, r, failed = 0;
+
+	if (!pvtimer_host_has_cap()) {
+		ksft_test_result_fail("cap: no KVM_CAP_X86_PVTIMER: every VM may use the MSR, "
+				      "and the host, not the VMM, sets the scan\n");
+		return;
+	}
+	vm = vm_create_with_one_vcpu(&vcpu, guest_bad_enables);
+	gpa = addr_gva2gpa(vm, vm_vaddr_alloc_page(vm));
+
+	/* Before the opt-in only 0 is accepted, even from the VMM. */
+	if (_vcpu_set_msr(vcpu, MSR_KVM_PV_TIMER_EN, gpa | 1) != 0 ||
+	    _vcpu_set_msr(vcpu, MSR_KVM_PV_TIMER_EN, 0) != 1) {
+		ksft_print_msg("cap: the MSR took a GPA (or refused 0) before the opt-in\n");
+		failed++;
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		r = pvtimer_cap(vm, bad[i].flags, bad[i].period_us, bad[i].arg1);
+		if (r != EINVAL) {
+			ksft_print_msg("cap: %s: %s, not EINVAL\n", bad[i].what, strerror(r));
+			failed++;
+		}
+	}
+	r = pvtimer_cap(vm, 0, opt_period_us, 0);
+	if (r) {
+		ksft_print_msg("cap: a valid opt-in failed: %s\n", strerror(r));
+		failed++;
+	}
+	r = pvtimer_cap(vm, 0, opt_period_us, 0);
+	if (r != EEXIST) {
+		ksft_print_msg("cap: a second opt-in: %s, not EEXIST\n", strerror(r));
+		failed++;
+	}
+	if (_vcpu_set_msr(vcpu, MSR_KVM_PV_TIMER_EN, gpa | 1) != 1) {
+		ksft_print_msg("cap: the MSR refused a GPA after the opt-in\n");
+		failed++;
+	}
+	kvm_vm_free(vm);
+
+	/* The scan runs no vCPU: it cannot log its writes to a dirty ring. */
+	if (kvm_has_cap(KVM_CAP_DIRTY_LOG_RING)) {
+		vm = vm_create_barebones();
+		vm_enable_dirty_ring(vm, 0x10000);
+		r = pvtimer_cap(vm, 0, opt_period_us, 0);
+		if (r != EBUSY) {
+			ksft_print_msg("cap: with a dirty ring: %s, not EBUSY\n", strerror(r));
+			failed++;
+		}
+		kvm_vm_free(vm);
+	}
+	ksft_test_result(!failed, "cap: %zu bad opt-ins EINVAL, a second EEXIST, a dirty ring "
+			 "EBUSY%s; the MSR takes only 0 before the opt-in (%d wrong)\n",
+			 ARRAY_SIZE(bad), kvm_has_cap(KVM_CAP_DIRTY_LOG_RING) ? "" :
+			 " (not checked: no dirty ring)", failed);
+}
+
+#define FLOOD_VCPUS	32
+
+/* The kvm-pvtimer task of process @pid: its tid, and CPU time in ticks. */
+static int pvtimer_task_of(pid_t pid, long *ticks)
+{
+	char path[300], buf[512], *p;
+	struct dirent *ent;
+	unsigned long ut, st;
+	int tid = 0;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while (!tid && (ent = readdir(dir))) {
+		if (ent->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, ent->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && strstr(buf, "(kvm-pvtimer)")) {
+			/* Fields 14 and 15, after the ")" that ends the name. */
+			p = strrchr(buf, ')');
+			if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+					&ut, &st) == 2) {
+				tid = atoi(ent->d_name);
+				*ticks = ut + st;
+			}
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return tid;
+}
+
+/* A tenant that asks for all the scanning it can: many areas, 10 us. */
+static void flood(int ready, int stop)
+{
+	struct kvm_vcpu *vcpus[FLOOD_VCPUS];
+	struct kvm_vm *vm = vm_create_with_vcpus(FLOOD_VCPUS, guest_destroyed, vcpus);
+	uint64_t gpa = addr_gva2gpa(vm, vm_vaddr_alloc_page(vm));
+	char c = 'r';
+	int i;
+
+	TEST_ASSERT(!pvtimer_vm_enable(vm, 10), "flood: opt-in with 10 us");
+	for (i = 0; i < FLOOD_VCPUS; i++)
+		vcpu_set_msr(vcpus[i], MSR_KVM_PV_TIMER_EN, (gpa + i * 64) | 1);
+	TEST_ASSERT(write(ready, &c, 1) == 1, "flood: pipe");
+	/* Until the test closes its end. */
+	while (read(stop, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
+/* A second tenant floods its own scan while the first runs its timers. */
+static void test_second_tenant(void)
+{
+	int ready[2], stop[2], tid, status;
+	long ticks0 = 0, ticks1 = 0;
+	struct vm_thread t = {};
+	pid_t pid;
+	char c;
+
+	TEST_ASSERT(!pipe(ready) && !pipe(stop), "pipe");
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		close(ready[0]);
+		close(stop[1]);
+		flood(ready[1], stop[0]);
+	}
+	close(ready[1]);
+	close(stop[0]);
+	if (read(ready[0], &c, 1) != 1) {
+		ksft_test_result_fail("second tenant: the flooder failed to start\n");
+		close(stop[1]);
+		waitpid(pid, &status, 0);
+		return;
+	}
+	tid = pvtimer_task_of(pid, &ticks0);
+
+	vm_thread_fn(&t);
+
+	if (tid)
+		pvtimer_task_of(pid, &ticks1);
+	close(stop[1]);
+	waitpid(pid, &status, 0);
+	close(ready[0]);
+
+	if (!t.ok)
+		ksft_print_msg("second tenant: first tenant's run: %s\n", t.err);
+	ksft_test_result(t.ok && tid && ticks1 > ticks0 && !t.lost[PROTO_PV] &&
+			 !t.late[PROTO_PV],
+			 "second tenant: %d vCPUs scanned every 10 us %s (%ld ticks while the "
+			 "first ran); first tenant's %lu pvtimer deadlines: %lu lost, %lu in after "
+			 "%lu ms, %lu early (MSR: %lu lost, %lu in after, %lu early)\n",
+			 FLOOD_VCPUS, tid ? "by a task of the flooder's own process" :
+			 "by no task of the flooder's process", ticks1 - ticks0, nr_timers,
+			 t.lost[PROTO_PV], t.late[PROTO_PV], wait_tsc / tsc_khz, t.early[PROTO_PV],
+			 t.lost[PROTO_MSR], t.late[PROTO_MSR], t.early[PROTO_MSR]);
+}
+
+/* Set by the host before the restored vCPU runs on. */
+static uint64_t restored_deadline, saved_deadline;
+
+static void guest_save_restore(void)
+{
+	uint64_t before, deadline;
+
+	guest_skew_probe();
+	guest_setup();
+	guest_pv_enable();
+	before = timer_irqs;
+	deadline = guest_now() + 400 * ms_tsc;
+	guest_pv_arm(deadline);
+	GUEST_SYNC(deadline);
+
+	/* A new VM now, and a new skew. */
+	guest_skew_probe();
+	__GUEST_ASSERT(guest_wait(before, restored_deadline), "restored deadline lost");
+	__GUEST_ASSERT(last_irq_tsc + tsc_skew_hi >= restored_deadline,
+		       "restored deadline fired early");
+	/* The older deadline was replaced: nothing more by then. */
+	GUEST_ASSERT(!guest_wait(before + 1, saved_deadline));
+	GUEST_ASSERT_EQ(timer_irqs, before + 1);
+	GUEST_DONE();
+}
+
+/*
+ * Migration: the deadline armed moves in MSR_IA32_TSC_DEADLINE, and one the
+ * guest wrote to its area just before it was paused is taken by the save.
+ */
+static void test_save_restore(void)
+{
+	struct kvm_x86_state *state;
+	struct kvm_lapic_state lapic;
+	struct kvm_pv_timer *hva;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	char err[ERR_LEN] = "";
+	uint64_t armed, newer, saved;
+	int r;
+
+	/* A scan every 100 ms: the save itself must take the area's deadline. */
+	vm = pv_vm_period(&vcpu, guest_save_restore, 100000);
+	hva = addr_gva2hva(vm, (vm_vaddr_t)&area);
+	if (!probe_skew(vm, vcpu, err, sizeof(err)) ||
+	    run_guest(vcpu, &uc, err, sizeof(err)) != UCALL_SYNC) {
+		ksft_test_result_fail("save/restore: %s\n", err);
+		kvm_vm_free(vm);
+		return;
+	}
+	armed = uc.args[1];
+	/* Earlier than the armed one, so a stale re-arm would show. */
+	newer = armed - 200 * ms_tsc;
+	WRITE_ONCE(hva->expire_tsc, newer);
+
+	state = vcpu_save_state(vcpu);
+	vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic);
+	saved = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+	kvm_vm_release(vm);
+
+	vcpu = vm_recreate_with_one_vcpu(vm);
+	r = pvtimer_vm_enable(vm, 100000);
+	TEST_ASSERT(!r, "opt-in of the new VM: %s", strerror(r));
+	vcpu_set_cpuid_feature(vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
+	vcpu_load_state(vcpu, state);
+	/* As for the APIC's own deadline: after the LVT timer's mode. */
+	vcpu_ioctl(vcpu, KVM_SET_LAPIC, &lapic);
+	vcpu_set_msr(vcpu, MSR_IA32_TSC_DEADLINE, saved);
+	kvm_x86_state_cleanup(state);
+
+	restored_deadline = newer;
+	saved_deadline = armed;
+	sync_global_to_guest(vm, restored_deadline);
+	sync_global_to_guest(vm, saved_deadline);
+	r = UCALL_ABORT;
+	if (probe_skew(vm, vcpu, err, sizeof(err)))
+		r = run_guest(vcpu, &uc, err, sizeof(err));
+	ksft_test_result(saved == newer && !hva->expire_tsc && r == UCALL_DONE,
+			 "save/restore: the save read the area's newer deadline (%s), the new "
+			 "VM fired it once and not the replaced one%s%s\n",
+			 saved == newer ? "yes" : "no: the MSR read the armed one",
+			 r == UCALL_DONE ? "" : ": ", r == UCALL_DONE ? "" : err);
+	kvm_vm_free(vm);
+}
+
+struct toggler {
+	pthread_t thread;
+	void *page;
+	uint64_t flips;
+	volatile bool stop;
+};
+
+/* Each change of protection invalidates the page in KVM's MMU notifier. */
+static void *toggle_fn(void *arg)
+{
+	struct toggler *t = arg;
+	int prot;
+
+	while (!t->stop) {
+		prot = PROT_READ | PROT_WRITE | (t->flips & 1 ? PROT_EXEC : 0);
+		TEST_ASSERT(!mprotect(t->page, getpagesize(), prot), "mprotect");
+		t->flips++;
+		usleep(200);
+	}
+	TEST_ASSERT(!mprotect(t->page, getpagesize(), PROT_READ | PROT_WRITE), "mprotect");
+	return NULL;
+}
+
+static void test_invalidation(void)
+{
+	struct toggler t = {};
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = pv_vm(&vcpu, guest_protocols);
+	uint64_t pv_lost, pv_late, fb;
+	struct ucall uc;
+	char err[ERR_LEN] = "";
+	bool ok;
+
+	t.page = (void *)((uintptr_t)addr_gva2hva(vm, (vm_vaddr_t)&area) &
+			  ~(uintptr_t)(getpagesize() - 1));
+	ok = probe_skew(vm, vcpu, err, sizeof(err)) &&
+	     run_guest(vcpu, &uc, err, sizeof(err)) == UCALL_SYNC &&
+	     run_guest(vcpu, &uc, err, sizeof(err)) == UCALL_SYNC;
+	if (ok) {
+		fallbacks = 0;
+		sync_global_to_guest(vm, fallbacks);
+		TEST_ASSERT(!pthread_create(&t.thread, NULL, toggle_fn, &t), "pthread_create");
+		ok = run_guest(vcpu, &uc, err, sizeof(err)) == UCALL_SYNC;
+		t.stop = true;
+		pthread_join(t.thread, NULL);
+		ok = ok && run_guest(vcpu, &uc, err, sizeof(err)) == UCALL_DONE;
+	}
+	if (!ok) {
+		ksft_test_result_fail("invalidation: %s\n", err);
+		kvm_vm_free(vm);
+		return;
+	}
+	sync_global_from_guest(vm, fallbacks);
+	pv_lost = ((uint64_t *)addr_gva2hva(vm, (vm_vaddr_t)lost_by))[PROTO_PV];
+	pv_late = ((uint64_t *)addr_gva2hva(vm, (vm_vaddr_t)late_by))[PROTO_PV];
+	fb = fallbacks;
+	/* The fallbacks, like the exits above, are not judged on a lockdep kernel. */
+	ksft_test_result(!pv_lost && !pv_late && (debug_kernel || fb * 10 <= nr_timers),
+			 "invalidation: %lu mprotect() flips of the area's page during %lu "
+			 "pvtimer deadlines: %lu lost, %lu in after %lu ms, %lu fell back to the "
+			 "MSR (%slimit %lu)\n", t.flips, nr_timers, pv_lost, pv_late,
+			 wait_tsc / tsc_khz, fb, debug_kernel ? "not judged on a lockdep kernel; " : "",
+			 nr_timers / 10);
+	kvm_vm_free(vm);
+}
+
 /*
  * With the host TSC unstable, KVM stops a descheduled vCPU's TSC and then
  * catches it up, so the guest's TSC and the host clock that timers run on
@@ -647,10 +1095,12 @@ static void print_host_clocksource(void)
 
 static void usage(const char *name)
 {
-	printf("usage: %s [-n TIMERS] [-d DELTA_US] [-s SLACK_US]\n"
+	printf("usage: %s [-n TIMERS] [-d DELTA_US] [-p PERIOD_US] [-s SLACK_US]\n"
 	       "  -n  deadlines per protocol (default 200, at most 1000)\n"
 	       "  -d  how far ahead each deadline is armed (default 5000 us; beyond twice\n"
-	       "      kvm.pvtimer_period_us, or the guest falls back to the MSR)\n"
+	       "      the scan period, or the guest falls back to the MSR)\n"
+	       "  -p  the scan period given to KVM_CAP_X86_PVTIMER (default 1000 us, for\n"
+	       "      TCG; use -p 100 on hardware)\n"
 	       "  -s  lateness allowed beyond the MSR's worst and the scan period\n"
 	       "      (default 30000 us, for TCG; use -s 1000 on hardware)\n", name);
 }
@@ -673,10 +1123,11 @@ int main(int argc, char *argv[])
 	const char *skip = NULL;
 	int opt, i;
 
-	while ((opt = getopt(argc, argv, "n:d:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "n:d:p:s:h")) != -1) {
 		switch (opt) {
 		case 'n': opt_timers = parse_u64("n", optarg, 10, ARRAY_SIZE(lateness)); break;
 		case 'd': opt_delta_us = parse_u64("d", optarg, 1, 1000000); break;
+		case 'p': opt_period_us = parse_u64("p", optarg, 10, 100000); break;
 		case 's': opt_slack_us = parse_u64("s", optarg, 0, 10000000); break;
 		case 'h': usage(argv[0]); exit(0);
 		default: usage(argv[0]); exit(KSFT_FAIL);
@@ -687,9 +1138,8 @@ int main(int argc, char *argv[])
 	ksft_set_plan(NR_TESTS);
 	debug_kernel = !access("/proc/lockdep", F_OK);
 
-	if (!pvtimer_offered())
-		skip = "KVM does not offer KVM_FEATURE_PV_TIMER (kernel without pvtimer, "
-		       "or kvm.pvtimer_cpu unset)";
+	if (!pvtimer_host_offers())
+		skip = pvtimer_host_skip_reason();
 	else if (!kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER))
 		skip = "KVM does not offer the TSC-deadline timer";
 	else if (!kvm_cpu_has(X86_FEATURE_X2APIC))
@@ -713,10 +1163,9 @@ int main(int argc, char *argv[])
 	/* With the host TSC unstable, a timer has missed wait_tsc (docs/pvtimer.md). */
 	lost_tsc = wait_tsc + 2000 * tsc_khz;
 	nr_timers = opt_timers;
-	ksft_print_msg("pvtimer_cpu %d, period %d us, TSC %lu kHz, %lu deadlines %lu us ahead\n",
-		       get_kvm_param_integer("pvtimer_cpu"),
-		       get_kvm_param_integer("pvtimer_period_us"), tsc_khz, opt_timers,
-		       opt_delta_us);
+	ms_tsc = tsc_khz;
+	ksft_print_msg("scan period %lu us, TSC %lu kHz, %lu deadlines %lu us ahead\n",
+		       opt_period_us, tsc_khz, opt_timers, opt_delta_us);
 	print_host_clocksource();
 
 	test_protocols();
@@ -724,5 +1173,10 @@ int main(int argc, char *argv[])
 	test_hostile_deadlines();
 	test_destroy_while_scanning();
 	test_several_vms();
+	test_cap_misuse();
+	test_second_tenant();
+	test_save_restore();
+	test_invalidation();
+	test_ordering();
 	ksft_finished();
 }
