@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sys/sysinfo.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -106,6 +107,9 @@ static uint64_t opt_hlt_us = 1000;
  */
 #define TIMER_DEFAULT_US	5000
 static bool opt_d_given;
+/* timer_pv: the scan period (an emulated CPU cannot scan every 100 us) and CPU. */
+static uint64_t opt_pv_period_us = 1000;
+static int opt_scan_cpu = -1;
 static uint64_t timer_irqs;
 static uint64_t hlt_armed_tsc;		/* hlt: the guest's TSC when it last armed */
 static uint64_t ipi_irqs;
@@ -522,9 +526,8 @@ static const char *skip_no_pvtimer(void)
 {
 	const char *why = skip_no_tsc_deadline();
 
-	if (!why && !kvm_cpu_has(X86_FEATURE_KVM_PV_TIMER))
-		why = "KVM does not offer KVM_FEATURE_PV_TIMER (kernel without pvtimer, or "
-		      "kvm.pvtimer_cpu unset)";
+	if (!why && !pvtimer_host_has_cap())
+		why = "KVM has no KVM_CAP_X86_PVTIMER (a kernel without the pvtimer patches)";
 	return why;
 }
 
@@ -540,6 +543,24 @@ static void setup_timer(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 	setup_tscdeadline(vm, vcpu);
 	pv_area_gpa = addr_gva2gpa(vm, (vm_vaddr_t)&pv_area);
 	sync_global_to_guest(vm, pv_area_gpa);
+}
+
+/* The scan runs beside the vCPU, SCHED_FIFO: on -S, or another CPU. */
+static void setup_timer_pv(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	int cpu = opt_scan_cpu, self = sched_getcpu(), r;
+
+	setup_timer(vm, vcpu);
+	if (cpu < 0) {
+		/* The process is pinned to one CPU: take any other. */
+		cpu = self ? 0 : 1;
+		if (cpu >= get_nprocs_conf())
+			cpu = self;
+	}
+	r = pvtimer_vm_enable_rt(vm, opt_pv_period_us, cpu);
+	TEST_ASSERT(!r, "KVM_ENABLE_CAP(KVM_CAP_X86_PVTIMER, %lu us) with the scan on CPU %d: %s",
+		    opt_pv_period_us, cpu, strerror(r));
+	fprintf(stderr, "# timer_pv: scan every %lu us on CPU %d\n", opt_pv_period_us, cpu);
 }
 
 static void setup_self_ipi(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
@@ -618,7 +639,7 @@ static const struct bench_case cases[] = {
 		.svm_exit = "the expiry's interrupt; WRMSR (0x7c) only for deadlines inside the scan horizon",
 		.vmx_exit = "the expiry's interrupt (none with APICv); WRMSR (32) only inside the horizon",
 		.skip_reason = skip_no_pvtimer,
-		.host_setup = setup_timer,
+		.host_setup = setup_timer_pv,
 		.guest_setup = guest_pv_timer_setup,
 		.guest_loop = guest_timer_pv_loop,
 		.timer_lateness = true,
@@ -970,8 +991,8 @@ static int self_check(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: lazyswitch_bench [-t MS | -n ITERS] [-c] [-d US] [-C CPU] [-X] [-s] [-l]\n"
-		"                        [CASE...]\n"
+		"Usage: lazyswitch_bench [-t MS | -n ITERS] [-c] [-d US] [-C CPU] [-p US] [-S CPU]\n"
+		"                        [-X] [-s] [-l] [CASE...]\n"
 		"Exit microbenchmarks for KVM: one kind of exit per guest-loop iteration.\n"
 		"\n"
 		"  -t MS     calibrate until one guest loop takes MS ms (default %lu)\n"
@@ -980,6 +1001,9 @@ static void usage(FILE *f)
 		"            (default: hlt 1000, timer_* %d, beyond the pvtimer's scan horizon)\n"
 		"  -C CPU    pin to this host CPU (default: the one it started on); the host's\n"
 		"            TSC_AUX is its CPU number, so KVM writes it on exits off CPU 0\n"
+		"  -p US     timer_pv: the pvtimer scan period (default %lu; 100 on hardware)\n"
+		"  -S CPU    timer_pv: the CPU of the scan task (default: the first CPU\n"
+		"            that is not the vCPU's)\n"
 		"  -X        guest xfeatures unlike the host's: XCR0 0x3 (x87|SSE) and, with\n"
 		"            PKU, PKRU 0xc; every iteration checks the guest still sees them\n"
 		"  -c        calibrate only: print 'CASE ITERS iters' per case\n"
@@ -998,7 +1022,8 @@ static void usage(FILE *f)
 		"  # a fixed count, e.g. with tracing attached\n"
 		"  lazyswitch_bench -n 65536 cpuid\n"
 		"  # on CPU 1, with XCR0 and PKRU for KVM to switch\n"
-		"  lazyswitch_bench -C 1 -X -n 1000 cpuid pio_user\n", opt_min_ms, TIMER_DEFAULT_US);
+		"  lazyswitch_bench -C 1 -X -n 1000 cpuid pio_user\n", opt_min_ms, TIMER_DEFAULT_US,
+		opt_pv_period_us);
 }
 
 static void list_cases(void)
@@ -1083,7 +1108,7 @@ int main(int argc, char *argv[])
 	int opt, i, failed = 0, cpu = -1;
 
 	restore_stdout();
-	while ((opt = getopt(argc, argv, "t:n:d:C:Xcslh")) != -1) {
+	while ((opt = getopt(argc, argv, "t:n:d:C:p:S:Xcslh")) != -1) {
 		switch (opt) {
 		case 't':
 			if (!parse_u64(optarg, &opt_min_ms)) {
@@ -1111,6 +1136,20 @@ int main(int argc, char *argv[])
 		case 'C':
 			if (!parse_cpu(optarg, &cpu)) {
 				printf("error: bad -C '%s' (a CPU number this process may run on)\n",
+				       optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			if (!parse_u64(optarg, &opt_pv_period_us) || opt_pv_period_us < 10 ||
+			    opt_pv_period_us > 100000) {
+				printf("error: bad -p '%s' (10..100000 microseconds)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'S':
+			if (!parse_cpu(optarg, &opt_scan_cpu)) {
+				printf("error: bad -S '%s' (a CPU number this process may run on)\n",
 				       optarg);
 				return 2;
 			}

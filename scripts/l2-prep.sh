@@ -3,8 +3,9 @@
 # l2-prep.sh: what the nested-guest test (scripts/pvtimer-e2e.sh) needs in
 # build/, besides the kernels:
 #  - build/qemu-root: the host's qemu-system-x86_64 with its shared
-#    libraries (run in the busybox guest with ld.so --library-path) and the
-#    firmware a -kernel boot loads (passed with -L);
+#    libraries (run in the busybox guest with ld.so --library-path), the
+#    firmware a -kernel boot loads (passed with -L), and pvtimer-optin.so,
+#    preloaded so that QEMU 7.2 opts its VM in to pvtimer;
 #  - build/l2/initramfs.cpio.gz: busybox, scripts/guest/l2-init as /init and
 #    a static scripts/guest/sleepcheck.
 # Each is redone only when its inputs change, and published whole.
@@ -44,7 +45,8 @@ for f in $FIRMWARE; do
 	fw+=("$(find_firmware "$f")")
 done
 qr=$BUILD/qemu-root
-want=$(stamp "$0" "$qemu" "$loader" "${libs[@]}" "${fw[@]}")
+optin=$REPO/scripts/guest/pvtimer-optin.c
+want=$(stamp "$0" "$qemu" "$loader" "$optin" "${libs[@]}" "${fw[@]}")
 if [ "$(cat "$qr/stamp" 2>/dev/null)" != "$want" ]; then
 	stage "l2: copying $("$qemu" --version | head -1) with ${#libs[@]} libraries and its firmware for the guest"
 	rm -rf "$qr.tmp"
@@ -55,7 +57,10 @@ if [ "$(cat "$qr/stamp" 2>/dev/null)" != "$want" ]; then
 	for f in "${fw[@]}" ; do
 		cp -L "$f" "$qr.tmp/fw/"
 	done
-	"$qr.tmp/ld.so" --library-path "$qr.tmp/lib" "$qr.tmp/qemu-system-x86_64" --version > /dev/null ||
+	gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o "$qr.tmp/pvtimer-optin.so" "$optin" -ldl ||
+		die "pvtimer-optin.so does not build"
+	"$qr.tmp/ld.so" --preload "$qr.tmp/pvtimer-optin.so" --library-path "$qr.tmp/lib" \
+		"$qr.tmp/qemu-system-x86_64" --version > /dev/null ||
 		die "the copied qemu-system-x86_64 does not run"
 	echo "$want" > "$qr.tmp/stamp"
 	rm -rf "$qr"

@@ -99,18 +99,13 @@ if [ "$monitor" = 1 ]; then
 	monitor_args=(-monitor "unix:monitor.sock,server=on,wait=off")
 fi
 
-# CPU 0 runs the pvtimer scan, so KVM offers the paravirtual timer to its
-# guests (a kernel without pvtimer ignores the parameter); make bench pins
-# its vCPU to CPU 1, away from it.
 # kvm.tsc_tolerance_ppm: under TCG the kernel's TSC calibration is refined
 # after KVM has taken its snapshot of tsc_khz, sometimes by more than KVM's
 # default 250 ppm. Without TSC scaling (none under TCG) KVM then cannot set
 # the guest TSC rate, leaves the multiplier at 0 and every guest's TSC, as
 # KVM sees it, stands still: TSC-deadline timers fire seconds late. 1%
 # keeps the guest TSC at the host's rate instead.
-kcmdline_lab="kvm.pvtimer_cpu=0 kvm.tsc_tolerance_ppm=10000"
-# An emulated CPU cannot wake every 100 us on time: scan every 1 ms.
-[ "$accel" = tcg ] && kcmdline_lab="$kcmdline_lab kvm.pvtimer_period_us=1000"
+kcmdline_lab="kvm.tsc_tolerance_ppm=10000"
 # The debug kernel interprets the i440FX's ACPI PCI routing method (_PRT, a
 # 128-step AML loop) so slowly under TCG that it hits the AML loop timeout
 # and the virtio devices get no IRQ: the boot never reaches /init. Q35's _PRT

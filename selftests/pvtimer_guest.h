@@ -31,11 +31,16 @@ struct kvm_pv_timer {
 #endif
 #define X86_FEATURE_KVM_PV_TIMER KVM_X86_CPU_FEATURE(0x40000001, 0, EAX, KVM_FEATURE_PV_TIMER)
 
-/* Enable the area at @gpa and wait for the host's first promise. */
+/*
+ * Enable the area at @gpa and wait a while (2^32 TSC cycles) for the host's
+ * first promise.  A host that makes none (its TSC unstable) gets the MSR.
+ */
 static inline void pvtimer_guest_enable(struct kvm_pv_timer *area, uint64_t gpa)
 {
+	uint64_t start = rdtsc();
+
 	wrmsr(MSR_KVM_PV_TIMER_EN, gpa | 1);
-	while (!READ_ONCE(area->next_sync_tsc))
+	while (!READ_ONCE(area->next_sync_tsc) && rdtsc() - start < (1ull << 32))
 		cpu_relax();
 }
 
@@ -92,20 +97,32 @@ static inline int pvtimer_vm_enable(struct kvm_vm *vm, uint64_t period_us)
 	return __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) ? errno : 0;
 }
 
-/* The scan task starts with the caller's CPU affinity: start it on @cpu. */
-static inline int pvtimer_vm_enable_on_cpu(struct kvm_vm *vm, uint64_t period_us, int cpu)
+/*
+ * The scan task starts with the caller's CPU affinity and scheduling
+ * policy: start it on @cpu (-1: where the caller may run) as SCHED_FIFO 1,
+ * as a VMM that dedicates a CPU to it would, so that a busy host does not
+ * make it break its promises.  Without the privilege for SCHED_FIFO it
+ * starts with the caller's policy.
+ */
+static inline int pvtimer_vm_enable_rt(struct kvm_vm *vm, uint64_t period_us, int cpu)
 {
+	struct sched_param fifo = { .sched_priority = 1 }, old_param;
+	int old_policy = sched_getscheduler(0), r;
 	cpu_set_t old, one;
-	int r;
 
-	if (sched_getaffinity(0, sizeof(old), &old))
+	if (sched_getaffinity(0, sizeof(old), &old) || sched_getparam(0, &old_param))
 		return errno;
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (sched_setaffinity(0, sizeof(one), &one))
-		return errno;
+	if (cpu >= 0) {
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			return errno;
+	}
+	sched_setscheduler(0, SCHED_FIFO, &fifo);
 	r = pvtimer_vm_enable(vm, period_us);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(old), &old), "restoring the CPU affinity");
+	TEST_ASSERT(!sched_setscheduler(0, old_policy, &old_param) &&
+		    !sched_setaffinity(0, sizeof(old), &old),
+		    "restoring the scheduling policy and CPU affinity");
 	return r;
 }
 

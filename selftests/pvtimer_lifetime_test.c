@@ -140,6 +140,8 @@ static void owner(int out, int go)
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	area_gva = vm_vaddr_alloc_page(vm);
 	gpa = addr_gva2gpa(vm, area_gva);
+	/* As a guest would before enabling: the page is present and written. */
+	memset(addr_gpa2hva(vm, gpa), 0, sizeof(struct kvm_pv_timer));
 
 	if (pvtimer_vm_enable(vm, 1000))
 		exit(KSFT_FAIL);

@@ -298,9 +298,13 @@ static void guest_ordering(void)
 /* Host side. */
 
 /* The slack covers emulator jitter (tens of ms under TCG); -s 1000 on hardware. */
-static uint64_t opt_timers = 200, opt_delta_us = 5000, opt_slack_us = 30000;
-/* An emulated CPU cannot scan every 100 us: 1000 in the lab, -p 100 on hardware. */
-static uint64_t opt_period_us = 1000;
+static uint64_t opt_timers = 200, opt_delta_us = 10000, opt_slack_us = 30000;
+/*
+ * An emulated CPU cannot scan every 100 us, and a loaded lab machine made a
+ * 1 ms scan late by more than a period dozens of times a run: 2000 in the
+ * lab, -p 100 on hardware.
+ */
+static uint64_t opt_period_us = 2000;
 static uint64_t tsc_khz;
 /*
  * A lockdep (debug) kernel's scan thread runs so late under TCG that its
@@ -328,7 +332,12 @@ static struct kvm_vm *pv_vm_period(struct kvm_vcpu **vcpu, void *guest_code,
 				   uint64_t period_us)
 {
 	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest_code);
-	int r = pvtimer_vm_enable(vm, period_us);
+	/*
+	 * The scan on one CPU, as a VMM would dedicate one: under TCG the CPUs
+	 * of the lab guest disagree on the TSC, and a scan moving between
+	 * them broke 137-198 promises in a run instead of 9-20.
+	 */
+	int r = pvtimer_vm_enable_rt(vm, period_us, 0);
 
 	TEST_ASSERT(!r, "KVM_ENABLE_CAP(KVM_CAP_X86_PVTIMER, %lu): %s", period_us,
 		    strerror(r));
@@ -375,6 +384,20 @@ static bool probe_skew(struct kvm_vm *vm, struct kvm_vcpu *vcpu, char *err, size
 	sync_global_to_guest(vm, tsc_skew_lo);
 	sync_global_to_guest(vm, tsc_skew_hi);
 	return true;
+}
+
+/* KVM's scan promises nothing while the host TSC is unstable. */
+static bool host_tsc_unstable(void)
+{
+	char cs[32] = "";
+	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+
+	if (f) {
+		if (!fgets(cs, sizeof(cs), f))
+			cs[0] = 0;
+		fclose(f);
+	}
+	return strncmp(cs, "tsc\n", 4) != 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -496,6 +519,11 @@ static void test_protocols(void)
 		ksft_test_result_skip("exits: not judged on a lockdep kernel, whose scan runs "
 				      "late: %lu TSC_DEADLINE exits with pvtimer vs %lu with the "
 				      "MSR\n", ph[1].msr_writes, ph[0].msr_writes);
+	else if (host_tsc_unstable())
+		ksft_test_result_skip("exits: the host TSC is not the clocksource (unstable), "
+				      "so KVM's scan makes no promises: %lu TSC_DEADLINE exits with "
+				      "pvtimer vs %lu with the MSR\n", ph[1].msr_writes,
+				      ph[0].msr_writes);
 	else
 		ksft_test_result(ph[0].msr_writes >= opt_timers &&
 				 ph[1].msr_writes * 10 <= ph[0].msr_writes,
@@ -509,8 +537,10 @@ static void test_protocols(void)
 		uint64_t late = vcpu_stat(vcpu, "pvtimer_late");
 		uint64_t posted = vcpu_stat(vcpu, "pvtimer_posted");
 
-		ksft_print_msg("stats: syncs %lu fallbacks %lu late %lu fires %lu posted %lu\n",
-			       syncs, fb, late, fires, posted);
+		ksft_print_msg("stats: syncs %lu fallbacks %lu late %lu fires %lu posted %lu "
+			       "promises %lu broken %lu\n", syncs, fb, late, fires, posted,
+			       vcpu_stat(vcpu, "pvtimer_promises"),
+			       vcpu_stat(vcpu, "pvtimer_broken_promises"));
 		ksft_test_result(syncs + fb >= opt_timers && fb == ph[1].fallbacks &&
 				 fires >= opt_timers,
 				 "stats: %lu deadlines taken from the area + %lu fallbacks, "
@@ -982,7 +1012,7 @@ static void test_save_restore(void)
 	kvm_vm_release(vm);
 
 	vcpu = vm_recreate_with_one_vcpu(vm);
-	r = pvtimer_vm_enable(vm, 100000);
+	r = pvtimer_vm_enable_rt(vm, 100000, -1);
 	TEST_ASSERT(!r, "opt-in of the new VM: %s", strerror(r));
 	vcpu_set_cpuid_feature(vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
 	vcpu_load_state(vcpu, state);
@@ -1035,6 +1065,7 @@ static void test_invalidation(void)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = pv_vm(&vcpu, guest_protocols);
 	uint64_t pv_lost, pv_late, fb;
+	bool judge_fb;
 	struct ucall uc;
 	char err[ERR_LEN] = "";
 	bool ok;
@@ -1062,12 +1093,17 @@ static void test_invalidation(void)
 	pv_lost = ((uint64_t *)addr_gva2hva(vm, (vm_vaddr_t)lost_by))[PROTO_PV];
 	pv_late = ((uint64_t *)addr_gva2hva(vm, (vm_vaddr_t)late_by))[PROTO_PV];
 	fb = fallbacks;
-	/* The fallbacks, like the exits above, are not judged on a lockdep kernel. */
-	ksft_test_result(!pv_lost && !pv_late && (debug_kernel || fb * 10 <= nr_timers),
+	/*
+	 * The fallbacks, like the exits above, are judged only where the scan
+	 * can keep its promises: not on a lockdep kernel, nor with the host
+	 * TSC unstable.
+	 */
+	judge_fb = !debug_kernel && !host_tsc_unstable();
+	ksft_test_result(!pv_lost && !pv_late && (!judge_fb || fb * 10 <= nr_timers),
 			 "invalidation: %lu mprotect() flips of the area's page during %lu "
 			 "pvtimer deadlines: %lu lost, %lu in after %lu ms, %lu fell back to the "
 			 "MSR (%slimit %lu)\n", t.flips, nr_timers, pv_lost, pv_late,
-			 wait_tsc / tsc_khz, fb, debug_kernel ? "not judged on a lockdep kernel; " : "",
+			 wait_tsc / tsc_khz, fb, judge_fb ? "" : "not judged here; ",
 			 nr_timers / 10);
 	kvm_vm_free(vm);
 }
@@ -1097,10 +1133,10 @@ static void usage(const char *name)
 {
 	printf("usage: %s [-n TIMERS] [-d DELTA_US] [-p PERIOD_US] [-s SLACK_US]\n"
 	       "  -n  deadlines per protocol (default 200, at most 1000)\n"
-	       "  -d  how far ahead each deadline is armed (default 5000 us; beyond twice\n"
-	       "      the scan period, or the guest falls back to the MSR)\n"
-	       "  -p  the scan period given to KVM_CAP_X86_PVTIMER (default 1000 us, for\n"
-	       "      TCG; use -p 100 on hardware)\n"
+	       "  -d  how far ahead each deadline is armed (default 10000 us; beyond three\n"
+	       "      scan periods, or the guest falls back to the MSR)\n"
+	       "  -p  the scan period given to KVM_CAP_X86_PVTIMER (default 2000 us, for\n"
+	       "      TCG; use -p 100 -d 1000 on hardware)\n"
 	       "  -s  lateness allowed beyond the MSR's worst and the scan period\n"
 	       "      (default 30000 us, for TCG; use -s 1000 on hardware)\n", name);
 }
@@ -1174,9 +1210,10 @@ int main(int argc, char *argv[])
 	test_destroy_while_scanning();
 	test_several_vms();
 	test_cap_misuse();
-	test_second_tenant();
 	test_save_restore();
 	test_invalidation();
 	test_ordering();
+	/* Last: under TCG its load made L1's watchdog mark the TSC unstable. */
+	test_second_tenant();
 	ksft_finished();
 }

@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # pvtimer-e2e.sh BOUND_US L2_TIMEOUT: runs inside the lab guest (L1), whose
-# KVM offers the paravirtual TSC-deadline timer (kvm.pvtimer_cpu=1).  Boots
-# the same kernel as a nested guest (L2) under L1's KVM twice, with the
-# pvtimer and with "no-kvm-pvtimer", and runs sleepcheck in it each time.
+# KVM has the paravirtual TSC-deadline timer.  Boots the same kernel as a
+# nested guest (L2) under L1's KVM twice, with the pvtimer and with
+# "no-kvm-pvtimer", and runs sleepcheck in it each time.  QEMU 7.2 has no
+# option for KVM_CAP_X86_PVTIMER: pvtimer-optin.so, preloaded, enables it
+# with a scan every PVTIMER_PERIOD_US on CPU 0, and L2 runs on CPU 1.
 # KVM's pvtimer statistics are summed over the live VMs only, so they are
 # read while L2 is up: before it starts, at L2-UP (boot done) and at
 # L2-DONE (sleepcheck done); then L2 is stopped.  TAP on stdout; the
@@ -15,7 +17,9 @@ QR=/build/qemu-root
 KERNEL=/build/patched/bzImage
 INITRD=/build/l2/initramfs.cpio.gz
 DBG=/sys/kernel/debug/kvm
-STATS="pvtimer_syncs pvtimer_fallbacks pvtimer_late pvtimer_fires pvtimer_posted"
+STATS="pvtimer_syncs pvtimer_fallbacks pvtimer_late pvtimer_fires pvtimer_posted pvtimer_promises pvtimer_broken_promises"
+# An emulated CPU cannot scan every 100 us: every 1 ms.
+PVTIMER_PERIOD_US=1000
 # L2 prints little, so its boot is not slowed by the emulated serial port.
 L2_CMDLINE="console=ttyS0 quiet panic=-1 SLEEPCHECK_ARGS=-n,20,-b,$bound_us,50,1000,10000"
 
@@ -58,7 +62,9 @@ run_l2() {
 	: > "$log"
 	s0=$(stats)
 	t0=$(now)
-	taskset -c "$l2_cpu" "$QR/ld.so" --library-path "$QR/lib" "$QR/qemu-system-x86_64" \
+	PVTIMER_PERIOD_US=$PVTIMER_PERIOD_US PVTIMER_SCAN_CPU=$scan_cpu \
+	taskset -c "$l2_cpu" "$QR/ld.so" --preload "$QR/pvtimer-optin.so" \
+		--library-path "$QR/lib" "$QR/qemu-system-x86_64" \
 		-L "$QR/fw" -nodefaults -no-reboot -display none -monitor none \
 		-accel kvm -cpu host,migratable=off -smp 1 -m 256 \
 		-kernel "$KERNEL" -initrd "$INITRD" \
@@ -94,6 +100,7 @@ run_l2() {
 	eval "${name}_boot_delta=\$d_boot ${name}_check_delta=\$d_check ${name}_total_delta=\$d_total"
 	l2_up=$(tr -d '\r' < "$log" | sed -n 's/^L2-UP: \([0-9.]*\)s.*/\1/p')
 	echo "# $name: L2 $state after ${wall}s of L1 time (L2-UP at ${up_s:-never}s, L2's uptime then ${l2_up:-?}s; console $log)"
+	grep -m1 '^pvtimer-optin:' "/out/qemu-$name.log" | sed "s/^/# $name: /"
 	if [ "$state" != done ]; then
 		echo "# $name: last L2 console lines:"
 		tail -5 "$log" | tr -d '\r' | sed 's/^/#   /'
@@ -133,19 +140,15 @@ if [ -n "$why" ]; then
 	for t in "$T1" "$T2" "$T3" "$T4"; do skip "$t" "$why"; done
 	exit 0
 fi
-pvcpu=$(cat /sys/module/kvm/parameters/pvtimer_cpu 2>/dev/null)
 offered=
-if [ -z "$pvcpu" ]; then
-	offered="this kernel's KVM has no pvtimer (built before the pvtimer patches)"
-elif [ "$pvcpu" -lt 0 ]; then
-	offered="kvm.pvtimer_cpu is not set on L1's command line"
-elif ! [ -r "$DBG/pvtimer_syncs" ]; then
-	offered="no $DBG/pvtimer_syncs (debugfs)"
+if ! [ -d "$DBG" ]; then
+	offered="no $DBG (debugfs)"
+elif ! [ -r "$DBG/pvtimer_promises" ]; then
+	offered="this kernel's KVM has no per-VM pvtimer (no $DBG/pvtimer_promises)"
 fi
 # L2's vCPU runs away from the pvtimer scan's CPU.
-l2_cpu=0
-[ "$pvcpu" != 0 ] || l2_cpu=1
-echo "# L1: $(uname -r), kvm.pvtimer_cpu=${pvcpu:-absent}, L2 on CPU $l2_cpu, pvtimer_period_us=$(cat /sys/module/kvm/parameters/pvtimer_period_us 2>/dev/null || echo absent), oversleep bound ${bound_us}us, L2 timeout ${l2_timeout}s"
+scan_cpu=0 l2_cpu=1
+echo "# L1: $(uname -r), pvtimer scan every ${PVTIMER_PERIOD_US} us on CPU $scan_cpu, L2 on CPU $l2_cpu, oversleep bound ${bound_us}us, L2 timeout ${l2_timeout}s"
 
 
 # Without a constant TSC (QEMU TCG), KVM takes its vCPUs' TSC rate from the

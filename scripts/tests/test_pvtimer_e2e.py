@@ -27,12 +27,15 @@ class L2Prep(Case):
         self.assertIn('L2 initramfs', first.stdout)
         qr = os.path.join(self.d, 'qemu-root')
         for f in ('qemu-system-x86_64', 'ld.so', 'fw/bios-256k.bin',
-                  'fw/linuxboot_dma.bin', 'fw/kvmvapic.bin'):
+                  'fw/linuxboot_dma.bin', 'fw/kvmvapic.bin', 'pvtimer-optin.so'):
             self.assertTrue(os.path.isfile(os.path.join(qr, f)), f)
-        # The copy runs on its own libraries, as in the guest.
-        r = sh([os.path.join(qr, 'ld.so'), '--library-path', os.path.join(qr, 'lib'),
+        # The copy runs on its own libraries, with the opt-in preloaded, as
+        # in the guest; it creates no VM here, so the opt-in says nothing.
+        r = sh([os.path.join(qr, 'ld.so'), '--preload', os.path.join(qr, 'pvtimer-optin.so'),
+                '--library-path', os.path.join(qr, 'lib'),
                 os.path.join(qr, 'qemu-system-x86_64'), '--version'])
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn('pvtimer-optin', r.stderr)
         listing = subprocess.run(
             f'gzip -dc {self.d}/l2/initramfs.cpio.gz | cpio -t --quiet',
             shell=True, capture_output=True, text=True).stdout.split()
