@@ -300,7 +300,7 @@ static void guest_timer_loop(uint64_t iters, bool pv)
 		now = guest_kvm_tsc();
 		deadline = now + timer_delta_tsc;
 		if (pv)
-			pvtimer_guest_arm(&pv_area, deadline, now);
+			pvtimer_guest_arm(&pv_area, deadline, guest_kvm_tsc);
 		else
 			wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
 		while (READ_ONCE(timer_irqs) == base + i)

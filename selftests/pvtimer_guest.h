@@ -45,19 +45,22 @@ static inline void pvtimer_guest_enable(struct kvm_pv_timer *area, uint64_t gpa)
 }
 
 /*
- * Arm @deadline (KVM's guest TSC, now @now) through the area if the host's
- * promise covers it, else through the MSR. Returns true if it fell back.
+ * Arm @deadline (KVM's guest TSC) through the area if the host's promise
+ * covers it, else through the MSR: store first, then read the promise and
+ * the time (@now reads KVM's guest TSC), as msr.rst says.  Returns true if
+ * it fell back.
  */
 static inline bool pvtimer_guest_arm(struct kvm_pv_timer *area, uint64_t deadline,
-				     uint64_t now)
+				     uint64_t (*now)(void))
 {
-	uint64_t next_sync = READ_ONCE(area->next_sync_tsc);
+	uint64_t next_sync;
 
-	if (deadline >= next_sync && next_sync > now) {
-		WRITE_ONCE(area->expire_tsc, deadline);
+	WRITE_ONCE(area->expire_tsc, deadline);
+	__sync_synchronize();
+	next_sync = READ_ONCE(area->next_sync_tsc);
+	if (deadline >= next_sync && next_sync > now())
 		return false;
-	}
-	/* An older deadline left in the area must not override the MSR's. */
+	/* The MSR takes it; KVM drops the area's copy then. */
 	WRITE_ONCE(area->expire_tsc, 0);
 	wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
 	return true;

@@ -92,7 +92,7 @@ static void guest_pv_enable(void)
 /* Returns true if it fell back to the MSR. */
 static bool guest_pv_arm(uint64_t deadline)
 {
-	return pvtimer_guest_arm(&area, deadline, guest_now());
+	return pvtimer_guest_arm(&area, deadline, guest_now);
 }
 
 /* Wait for an interrupt until @give_up; false if none came. */
