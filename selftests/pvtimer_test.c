@@ -227,7 +227,10 @@ static void guest_hostile_deadlines(void)
 	GUEST_ASSERT(last_irq_tsc + tsc_skew_hi >= deadline);
 
 	/* Flip enable/disable with a deadline armed: it fires once. */
-	while (!READ_ONCE(area.next_sync_tsc) || READ_ONCE(area.next_sync_tsc) < guest_now())
+	/* A promise, if the host makes any (none while its TSC is unstable). */
+	deadline = guest_now() + wait_tsc;
+	while ((!READ_ONCE(area.next_sync_tsc) || READ_ONCE(area.next_sync_tsc) < guest_now()) &&
+	       guest_now() < deadline)
 		cpu_relax();
 	before = timer_irqs;
 	deadline = guest_now() + 4 * delta_tsc;
@@ -386,18 +389,27 @@ static bool probe_skew(struct kvm_vm *vm, struct kvm_vcpu *vcpu, char *err, size
 	return true;
 }
 
-/* KVM's scan promises nothing while the host TSC is unstable. */
-static bool host_tsc_unstable(void)
+/* The host's clocksource, without the newline; "" if unknown. */
+static void host_clocksource(char *cs, size_t len)
 {
-	char cs[32] = "";
 	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
 
+	cs[0] = 0;
 	if (f) {
-		if (!fgets(cs, sizeof(cs), f))
+		if (!fgets(cs, len, f))
 			cs[0] = 0;
 		fclose(f);
 	}
-	return strncmp(cs, "tsc\n", 4) != 0;
+	cs[strcspn(cs, "\n")] = 0;
+}
+
+/* KVM's scan promises nothing while the host TSC is unstable. */
+static bool host_tsc_unstable(void)
+{
+	char cs[32];
+
+	host_clocksource(cs, sizeof(cs));
+	return strcmp(cs, "tsc") != 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -1115,15 +1127,9 @@ static void test_invalidation(void)
  */
 static void print_host_clocksource(void)
 {
-	char cs[32] = "";
-	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+	char cs[32];
 
-	if (f) {
-		if (!fgets(cs, sizeof(cs), f))
-			cs[0] = 0;
-		fclose(f);
-	}
-	cs[strcspn(cs, "\n")] = 0;
+	host_clocksource(cs, sizeof(cs));
 	ksft_print_msg("host clocksource: %s%s\n", cs[0] ? cs : "unknown",
 		       cs[0] && strcmp(cs, "tsc") ?
 		       " (not the TSC: KVM adjusts guest TSCs across reschedules)" : "");
