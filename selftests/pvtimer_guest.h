@@ -8,10 +8,14 @@
 #ifndef LAZYSWITCH_PVTIMER_GUEST_H
 #define LAZYSWITCH_PVTIMER_GUEST_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <linux/kvm_para.h>
 
 #include "kvm_util.h"
@@ -127,6 +131,87 @@ static inline int pvtimer_vm_enable_rt(struct kvm_vm *vm, uint64_t period_us, in
 		    !sched_setaffinity(0, sizeof(old), &old),
 		    "restoring the scheduling policy and CPU affinity");
 	return r;
+}
+
+/* What the kvm-pvtimer tasks of a process, or of all, have done so far. */
+struct pvtimer_tasks {
+	int nr;			/* tasks found */
+	long switches;		/* voluntary context switches, summed */
+	long ticks;		/* user + system CPU time in clock ticks, summed */
+};
+
+/* Add the task /proc/@pid/task/@tid if it is a kvm-pvtimer task. */
+static inline void pvtimer_task_add(const char *pid, const char *tid,
+				    struct pvtimer_tasks *t)
+{
+	char path[600], buf[512], *p;
+	unsigned long ut, st;
+	long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/task/%s/stat", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	/* Fields 14 and 15, after the ")" that ends the name. */
+	if (!fgets(buf, sizeof(buf), f) || !strstr(buf, "(kvm-pvtimer") ||
+	    !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		   &ut, &st) != 2) {
+		fclose(f);
+		return;
+	}
+	fclose(f);
+	t->nr++;
+	t->ticks += ut + st;
+
+	snprintf(path, sizeof(path), "/proc/%s/task/%s/status", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "voluntary_ctxt_switches: %ld", &v) == 1)
+			t->switches += v;
+	fclose(f);
+}
+
+/* Add the kvm-pvtimer tasks of process @pid. */
+static inline void pvtimer_tasks_of(const char *pid, struct pvtimer_tasks *t)
+{
+	struct dirent *task;
+	char path[300];
+	DIR *tasks;
+
+	snprintf(path, sizeof(path), "/proc/%s/task", pid);
+	tasks = opendir(path);
+	if (!tasks)
+		return;
+	while ((task = readdir(tasks)))
+		if (task->d_name[0] != '.')
+			pvtimer_task_add(pid, task->d_name, t);
+	closedir(tasks);
+}
+
+/* The kvm-pvtimer tasks of process @pid, or of every process if @pid is 0. */
+static inline struct pvtimer_tasks pvtimer_tasks(pid_t pid)
+{
+	struct pvtimer_tasks t = {};
+	struct dirent *p;
+	char name[16];
+	DIR *procs;
+
+	if (pid) {
+		snprintf(name, sizeof(name), "%d", pid);
+		pvtimer_tasks_of(name, &t);
+		return t;
+	}
+	procs = opendir("/proc");
+	TEST_ASSERT(procs, "opendir /proc");
+	while ((p = readdir(procs)))
+		if (p->d_name[0] >= '0' && p->d_name[0] <= '9')
+			pvtimer_tasks_of(p->d_name, &t);
+	closedir(procs);
+	return t;
 }
 
 #endif

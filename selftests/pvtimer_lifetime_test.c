@@ -13,7 +13,6 @@
  * host-initiated writes only (the guest never runs), forks the holder and
  * exits.  The holder watches for a while, then closes the fds.
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,50 +31,6 @@
 static void guest_code(void)
 {
 	GUEST_DONE();
-}
-
-/* Voluntary context switches of every task named kvm-pvtimer*, summed. */
-static long pvtimer_task_switches(int *nr_tasks)
-{
-	char path[600], line[128];
-	struct dirent *pid_ent, *tid_ent;
-	DIR *procs, *tasks;
-	long sum = 0, v;
-	FILE *f;
-
-	*nr_tasks = 0;
-	procs = opendir("/proc");
-	TEST_ASSERT(procs, "opendir /proc");
-	while ((pid_ent = readdir(procs))) {
-		if (pid_ent->d_name[0] < '0' || pid_ent->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/task", pid_ent->d_name);
-		tasks = opendir(path);
-		if (!tasks)
-			continue;
-		while ((tid_ent = readdir(tasks))) {
-			if (tid_ent->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/task/%s/status",
-				 pid_ent->d_name, tid_ent->d_name);
-			f = fopen(path, "r");
-			if (!f)
-				continue;
-			if (!fgets(line, sizeof(line), f) ||
-			    strncmp(line, "Name:\tkvm-pvtimer", 17)) {
-				fclose(f);
-				continue;
-			}
-			++*nr_tasks;
-			while (fgets(line, sizeof(line), f))
-				if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1)
-					sum += v;
-			fclose(f);
-		}
-		closedir(tasks);
-	}
-	closedir(procs);
-	return sum;
 }
 
 /* The vCPU's pvtimer_promises stat, or -1 on a kernel without it. */
@@ -104,8 +59,8 @@ static void holder(int out, int go, int stats_fd)
 {
 	struct kvm_stats_header h;
 	struct kvm_stats_desc *desc;
-	long sw0, sw1, p0, p1;
-	int nr0, nr1;
+	struct pvtimer_tasks t0, t1;
+	long p0, p1;
 	char msg[160];
 
 	read_stats_header(stats_fd, &h);
@@ -114,12 +69,13 @@ static void holder(int out, int go, int stats_fd)
 	/* The test process says when it has reaped the owner. */
 	TEST_ASSERT(read(go, msg, 1) == 1, "waiting for the owner's exit");
 	usleep(100 * 1000);
-	sw0 = pvtimer_task_switches(&nr0);
+	t0 = pvtimer_tasks(0);
 	p0 = promises(stats_fd, &h, desc);
 	usleep(HOLD_MS * 1000);
-	sw1 = pvtimer_task_switches(&nr1);
+	t1 = pvtimer_tasks(0);
 	p1 = promises(stats_fd, &h, desc);
-	snprintf(msg, sizeof(msg), "%ld %ld %d %ld %ld\n", sw0, sw1, nr1, p0, p1);
+	snprintf(msg, sizeof(msg), "%ld %ld %d %ld %ld\n", t0.switches, t1.switches, t1.nr,
+		 p0, p1);
 	TEST_ASSERT(write(out, msg, strlen(msg)) == (ssize_t)strlen(msg), "pipe");
 	free(desc);
 	/* Exiting closes the last fds: the VM is destroyed here. */
@@ -133,7 +89,7 @@ static void owner(int out, int go)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	vm_vaddr_t area_gva;
-	int stats_fd, nr, tries;
+	int stats_fd, tries;
 	long before;
 	uint64_t gpa;
 	pid_t pid;
@@ -153,13 +109,14 @@ static void owner(int out, int go)
 	 * The scan is live without the guest running: its task wakes every
 	 * period (it writes next_sync_tsc too, unless the host TSC is unstable).
 	 */
-	before = pvtimer_task_switches(&nr);
+	before = pvtimer_tasks(0).switches;
 	for (tries = 0; tries < 2000; tries++) {
-		if (pvtimer_task_switches(&nr) != before)
+		if (pvtimer_tasks(0).switches != before)
 			break;
 		usleep(1000);
 	}
-	TEST_ASSERT(tries < 2000, "no pvtimer scan ran within 2 s (%d kvm-pvtimer tasks)", nr);
+	TEST_ASSERT(tries < 2000, "no pvtimer scan ran within 2 s (%d kvm-pvtimer tasks)",
+		    pvtimer_tasks(0).nr);
 
 	region = memslot2region(vm, 0);
 	TEST_ASSERT(!madvise(region->host_mem, region->mmap_size, MADV_DONTFORK),

@@ -28,7 +28,6 @@
  * A timer is lost if it has not fired 2 s after the wait for it ended;
  * one that fires in between is late, and its lateness counts.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -859,42 +858,6 @@ static void test_cap_misuse(void)
 
 #define FLOOD_VCPUS	32
 
-/* The kvm-pvtimer task of process @pid: its tid, and CPU time in ticks. */
-static int pvtimer_task_of(pid_t pid, long *ticks)
-{
-	char path[300], buf[512], *p;
-	struct dirent *ent;
-	unsigned long ut, st;
-	int tid = 0;
-	DIR *dir;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return 0;
-	while (!tid && (ent = readdir(dir))) {
-		if (ent->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, ent->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f) && strstr(buf, "(kvm-pvtimer)")) {
-			/* Fields 14 and 15, after the ")" that ends the name. */
-			p = strrchr(buf, ')');
-			if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-					&ut, &st) == 2) {
-				tid = atoi(ent->d_name);
-				*ticks = ut + st;
-			}
-		}
-		fclose(f);
-	}
-	closedir(dir);
-	return tid;
-}
-
 /* A tenant that asks for all the scanning it can: many areas, 10 us. */
 static void flood(int ready, int stop)
 {
@@ -917,8 +880,8 @@ static void flood(int ready, int stop)
 /* A second tenant floods its own scan while the first runs its timers. */
 static void test_second_tenant(void)
 {
-	int ready[2], stop[2], tid, status;
-	long ticks0 = 0, ticks1 = 0;
+	struct pvtimer_tasks scan0, scan1 = {};
+	int ready[2], stop[2], status;
 	struct vm_thread t = {};
 	pid_t pid;
 	char c;
@@ -939,25 +902,25 @@ static void test_second_tenant(void)
 		waitpid(pid, &status, 0);
 		return;
 	}
-	tid = pvtimer_task_of(pid, &ticks0);
+	scan0 = pvtimer_tasks(pid);
 
 	vm_thread_fn(&t);
 
-	if (tid)
-		pvtimer_task_of(pid, &ticks1);
+	if (scan0.nr)
+		scan1 = pvtimer_tasks(pid);
 	close(stop[1]);
 	waitpid(pid, &status, 0);
 	close(ready[0]);
 
 	if (!t.ok)
 		ksft_print_msg("second tenant: first tenant's run: %s\n", t.err);
-	ksft_test_result(t.ok && tid && ticks1 > ticks0 && !t.lost[PROTO_PV] &&
+	ksft_test_result(t.ok && scan0.nr && scan1.ticks > scan0.ticks && !t.lost[PROTO_PV] &&
 			 !t.late[PROTO_PV],
 			 "second tenant: %d vCPUs scanned every 10 us %s (%ld ticks while the "
 			 "first ran); first tenant's %lu pvtimer deadlines: %lu lost, %lu in after "
 			 "%lu ms, %lu early (MSR: %lu lost, %lu in after, %lu early)\n",
-			 FLOOD_VCPUS, tid ? "by a task of the flooder's own process" :
-			 "by no task of the flooder's process", ticks1 - ticks0, nr_timers,
+			 FLOOD_VCPUS, scan0.nr ? "by a task of the flooder's own process" :
+			 "by no task of the flooder's process", scan1.ticks - scan0.ticks, nr_timers,
 			 t.lost[PROTO_PV], t.late[PROTO_PV], wait_tsc / tsc_khz, t.early[PROTO_PV],
 			 t.lost[PROTO_MSR], t.late[PROTO_MSR], t.early[PROTO_MSR]);
 }
