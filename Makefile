@@ -10,7 +10,7 @@ export BUILD_DIR := $(BUILD)
 INITRAMFS := $(BUILD)/initramfs.cpio.gz
 
 .PHONY: help deps build build-baseline build-patched build-debug test test-baseline \
-	test-stress test-debug bench probe tools unit check-patches clean
+	test-stress test-debug bench probe tools unit check-patches clean qemu
 
 help:
 	@echo "make test           build both kernels + selftests; the full suite on patched,"
@@ -27,11 +27,12 @@ help:
 	@echo "make tools          the BPF tools kvmswitch and kvmexitlat (build/bpf/)"
 	@echo "make build          build both flavours (kernel, headers, selftests)"
 	@echo "make build-debug    the debug flavour (kernel-debug.config on top)"
+	@echo "make qemu           the lab QEMU: Debian's 7.2 with NRIP save for TCG (qemu/)"
 	@echo "make unit           unit tests of the lab scripts only"
 	@echo "make check-patches  quilt push --fuzz=0 + checkpatch --strict on the series"
 	@echo "make deps           install the Debian packages the lab needs"
 	@echo "make clean          remove build/ (results/ is kept)"
-	@echo "Variables: KSRC=<6.12 tree> ACCEL=tcg|kvm|auto TESTS=<regex>"
+	@echo "Variables: KSRC=<6.12 tree> ACCEL=tcg|kvm|auto QEMU=lab|system TESTS=<regex>"
 
 deps:
 	@scripts/deps.sh
@@ -41,7 +42,13 @@ build-baseline build-patched build-debug: build-%: deps
 	@scripts/kbuild.sh $*
 	@$(MAKE) -s $(INITRAMFS)
 
-build: build-baseline build-patched
+# The lab QEMU (Debian's, with qemu/patches): the emulator of every lab run
+# unless QEMU=system. A host run (HOST=1) needs none.
+qemu: deps
+	@scripts/qemu-build.sh
+
+LAB_QEMU := $(if $(filter system,$(QEMU))$(filter 1,$(HOST)),,qemu)
+build: build-baseline build-patched $(LAB_QEMU)
 
 $(INITRAMFS): scripts/guest/init scripts/initramfs.sh
 	@scripts/initramfs.sh $@
@@ -54,7 +61,7 @@ test: build build-debug
 	@scripts/l2-prep.sh
 	@scripts/test.sh patched baseline:^lazyswitch/ debug:^lazyswitch/
 
-test-baseline: build-baseline
+test-baseline: build-baseline $(LAB_QEMU)
 	@scripts/test.sh baseline
 
 # Fault injection and hostile input on both kernels, then the harness
@@ -64,7 +71,7 @@ test-stress: build
 	scripts/robustness.sh || rc=1; exit $$rc
 
 # The whole suite and the stress cases on the debug kernel.
-test-debug: build-debug
+test-debug: build-debug $(LAB_QEMU)
 	@rc=0; scripts/selftest.sh debug || rc=1; scripts/stress.sh -f debug || rc=1; exit $$rc
 
 unit:

@@ -117,7 +117,11 @@ trap 'stop_children; echo "error: bench terminated" >&2; exit 143' TERM
 
 guest_script=$REPO/scripts/guest/bench-cases.sh
 start=$(date +%s)
-stage "bench: ${#cases[@]} case(s) [${cases[*]}] on ${flavours[*]}, accel $accel, $cpu"
+qemu=none
+[ "$host" = 1 ] || qemu=$(qemu_id)
+qemu_line=
+[ "$host" = 1 ] || qemu_line=$qemu
+stage "bench: ${#cases[@]} case(s) [${cases[*]}] on ${flavours[*]}, accel $accel, $cpu${qemu_line:+, $qemu_line}"
 for fl in "${flavours[@]}"; do
 	stage "bench: $fl: starting"
 	t0=$(date +%s)
@@ -165,11 +169,9 @@ for fl in "${flavours[@]}"; do
 done
 
 stage "bench: flame graphs and summary"
-qemu=none
-[ "$host" = 1 ] || qemu=$(qemu-system-x86_64 --version | head -1)
 python3 "$REPO/scripts/bench_report.py" --work "$work" --out "$tmp" \
 	--build "$BUILD" --template "$template" --accel "$accel" --cpu "$cpu" \
-	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} HOST=$host BENCH_OPTS=\"$bench_opts\"" \
+	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} QEMU=${QEMU:-lab} HOST=$host BENCH_OPTS=\"$bench_opts\"" \
 	--flavours "${flavours[*]}" --cases "${cases[*]}" ||
 	die "bench: report failed"
 

@@ -20,7 +20,10 @@ TIME_RE = re.compile(r'^# time (\S+) ([0-9.]+)s rc=(\d+)$')
 # slow is no failure: the test needs a longer budget there and is judged
 # as any other.
 KINDS = ('fail', 'flaky', 'timeout', 'slow')
-ACCELS = ('tcg', 'kvm', 'any')
+# tcg-system: TCG on Debian's QEMU (QEMU=system), which lacks the lab
+# QEMU's NRIP save. A tcg entry holds for both QEMUs.
+ACCELS = ('tcg', 'tcg-system', 'kvm', 'any')
+RUN_ACCELS = ('tcg', 'tcg-system', 'kvm')
 FLAVOURS = ('baseline', 'patched', 'debug')
 
 
@@ -105,7 +108,8 @@ def parse_tap(lines):
 
 def known_entry(known, path, accel, flavour=None):
     """The entry for path on accel: one naming flavour first, then one for all."""
-    hits = [e for e in known.get(path, []) if e['accel'] in ('any', accel)
+    accels = ('any', 'tcg', accel) if accel == 'tcg-system' else ('any', accel)
+    hits = [e for e in known.get(path, []) if e['accel'] in accels
             and e['flavour'] in (None, flavour)]
     hits.sort(key=lambda e: e['flavour'] is None)
     return hits[0] if hits else None
@@ -176,7 +180,7 @@ def budgets_main(argv):
                                  description='Apply known-failure timeout budgets to a test list.')
     ap.add_argument('--list', required=True)
     ap.add_argument('--known', required=True)
-    ap.add_argument('--accel', required=True, choices=('tcg', 'kvm'))
+    ap.add_argument('--accel', required=True, choices=RUN_ACCELS)
     ap.add_argument('--flavour', choices=FLAVOURS)
     a = ap.parse_args(argv)
     try:
@@ -224,7 +228,7 @@ def main(argv=None):
     ap.add_argument('--tap', required=True)
     ap.add_argument('--list', required=True, help='tests.list from the build')
     ap.add_argument('--known', required=True, help='known-failures list')
-    ap.add_argument('--accel', required=True, choices=('tcg', 'kvm'))
+    ap.add_argument('--accel', required=True, choices=RUN_ACCELS)
     ap.add_argument('--flavour', required=True, choices=FLAVOURS)
     ap.add_argument('--json', help='write the summary here (atomically)')
     ap.add_argument('--compare', help="the other flavour's summary.json")

@@ -96,3 +96,37 @@ free_mb() {
 publish() {
 	mv -f "$1.tmp" "$1"
 }
+
+# qemu_bin: the emulator of lab runs. By default the lab QEMU
+# (scripts/qemu-build.sh: Debian's, with NRIP save for TCG, as hardware
+# has it); QEMU=system runs Debian's own.
+qemu_bin() {
+	case "${QEMU:-lab}" in
+	lab)
+		local q=$BUILD/qemu/bin/qemu-system-x86_64
+		[ -x "$q" ] || die "no lab QEMU at $q (run 'make qemu', or set QEMU=system for Debian's)"
+		echo "$q" ;;
+	system)
+		need qemu-system-x86_64 qemu-system-x86
+		command -v qemu-system-x86_64 ;;
+	*)
+		echo "error: QEMU must be lab or system, not '$QEMU'" >&2
+		exit 2 ;;
+	esac
+}
+
+# qemu_id: one line saying which emulator runs: its version, and for the
+# lab QEMU the Debian source version and the sha256 of its patches.
+qemu_id() {
+	local q
+	q=$(qemu_bin) || exit $?
+	if [ "${QEMU:-lab}" = lab ]; then
+		python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print("lab QEMU %s (Debian %s + %d patch(es), sha256 %s)" % (j["version"].split()[-1],
+      j["deb_version"], len(j["patches"]), j["patch_sha256"][:16]))' \
+			"$(dirname "$q")/qemu.json"
+	else
+		echo "system $("$q" --version | head -1)"
+	fi
+}

@@ -39,6 +39,7 @@ done < "$list"
 # budget the known-failures list gives them ("timeout=SECONDS").
 # The known-failures list is checked here, before the VM boots.
 accel=$(resolve_accel)
+[ "$accel" = tcg ] && [ "${QEMU:-lab}" = system ] && accel=tcg-system
 known=$REPO/selftests/known-failures.txt
 python3 "$REPO/scripts/ksft_summary.py" budgets --list "$list" --known "$known" \
 	--accel "$accel" --flavour "$flavour" > "$list.new" || exit 1	# it printed the one error line
@@ -57,7 +58,7 @@ total=$(awk '{ s += $3 } END { print s + 300 }' "$list")
 idle=${SELFTEST_IDLE:-$(awk '$3 > m { m = $3 } END { print m + 300 }' "$list")}
 n=$(grep -c . "$list")
 
-stage "$flavour: running $n selftests in QEMU (${ACCEL:-tcg}; logs in results/)"
+stage "$flavour: running $n selftests in QEMU (${ACCEL:-tcg}, $(qemu_id); logs in results/)"
 # A guest that hangs or dies inside a test costs that test only: it is
 # recorded as failed and the tests after it run in a new VM (three boots
 # at most).
@@ -97,18 +98,19 @@ rm -f "$tmp/todo.list" "$tmp/tap-boot.txt"
 [ "$(free_mb "$RESULTS")" -gt 0 ] || die "$flavour: $RESULTS filled up during the run; nothing recorded"
 
 . "$fdir/source.env"
+known_accel=$accel
 . "$tmp/vm.env"
 # Compare with the other kernel: debug with the patched one it is built from.
 other=baseline
 [ "$flavour" = baseline ] || [ "$flavour" = debug ] && other=patched
 jrc=0
 python3 "$REPO/scripts/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.list" \
-	--known "$known" --accel "$accel" --flavour "$flavour" \
+	--known "$known" --accel "$known_accel" --flavour "$flavour" \
 	--json "$tmp/summary.json" --compare "$RESULTS/test-$other-latest/summary.json" \
 	--meta "kernel_version=$kernel_version" --meta "source=$source" \
 	--meta "series=$(cat "$fdir/applied.sha")" --meta "vm_exit=$vmrc" --meta "boots=$boots" \
 	--meta "boot_to_command_s=$boot_to_command_s" --meta "wall_s=$wall_s" \
-	--meta "qemu=$(qemu-system-x86_64 --version | head -1)" --meta "tests_filter=${TESTS:-}" \
+	--meta "qemu=$(qemu_id)" --meta "tests_filter=${TESTS:-}" \
 	| tee "$tmp/summary.txt" || jrc=$?
 [ "$jrc" -le 1 ] && [ -s "$tmp/summary.json" ] || die "could not judge the run (see above)"
 

@@ -63,7 +63,6 @@ check_flavour "$flavour"
 [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || { echo "error: bad timeout '$timeout' (whole seconds)" >&2; exit 2; }
 [[ "$idle" =~ ^(0|[1-9][0-9]*)$ ]] || { echo "error: bad idle timeout '$idle' (whole seconds)" >&2; exit 2; }
 [[ "$mem" =~ ^[1-9][0-9]*$ ]] || { echo "error: bad memory size '$mem' (MiB)" >&2; exit 2; }
-need qemu-system-x86_64 qemu-system-x86
 
 kernel=$BUILD/$flavour/bzImage
 initrd=$BUILD/initramfs.cpio.gz
@@ -71,6 +70,8 @@ initrd=$BUILD/initramfs.cpio.gz
 [ -f "$initrd" ] || die "no initramfs at $initrd (run 'make build')"
 
 accel=$(resolve_accel)
+qemu_path=$(qemu_bin)
+qemu_line=$(qemu_id)
 if [ "$accel" = kvm ]; then
 	accel_args=(-accel kvm -cpu host)
 else
@@ -91,6 +92,7 @@ printf '%s\n' "$*" > "$rundir/cmd.sh"
 console=$rundir/console.log
 : > "$console"
 echo "accel=$accel accel_opts=${accel_args[1]} cpu=${accel_args[3]} smp=2 mem=${mem}M flavour=$flavour" > "$rundir/vm.env"
+printf 'qemu=%q\n' "$qemu_line" >> "$rundir/vm.env"
 monitor_args=(-monitor none)
 if [ "$monitor" = 1 ]; then
 	rm -f "$rundir/monitor.sock"
@@ -114,7 +116,7 @@ kcmdline_lab="kvm.tsc_tolerance_ppm=10000"
 machine_args=()
 [ "$flavour" = debug ] && machine_args=(-machine q35)
 
-qemu=(qemu-system-x86_64 -nodefaults -no-reboot -display none "${monitor_args[@]}"
+qemu=("$qemu_path" -nodefaults -no-reboot -display none "${monitor_args[@]}"
 	"${accel_args[@]}" ${machine_args[@]+"${machine_args[@]}"} -smp 2 -m "$mem"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0 panic=-1 loglevel=5 $kcmdline_lab ${KCMDLINE_EXTRA:-}"

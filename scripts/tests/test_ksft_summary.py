@@ -79,6 +79,16 @@ class JudgeTest(unittest.TestCase):
         recs = ks.judge(self.tests, self.tap, self.known, 'kvm')
         self.assertEqual(self.status(recs)['x86_64/debug_regs'], 'fail')
 
+    def test_tcg_system_entry_holds_only_on_debian_qemu(self):
+        known = ks.parse_known(['x86_64/debug_regs tcg-system fail needs NRIP save'])
+        self.assertEqual(self.status(ks.judge(self.tests, self.tap, known, 'tcg-system'))
+                         ['x86_64/debug_regs'], 'xfail')
+        self.assertEqual(self.status(ks.judge(self.tests, self.tap, known, 'tcg'))
+                         ['x86_64/debug_regs'], 'fail')
+        # A tcg entry holds on either QEMU.
+        self.assertEqual(self.status(ks.judge(self.tests, self.tap, self.known, 'tcg-system'))
+                         ['x86_64/debug_regs'], 'xfail')
+
     def test_timeout_entry_does_not_excuse_a_crash(self):
         known = ks.parse_known(['x86_64/debug_regs any timeout slow under TCG'])
         recs = ks.judge(self.tests, self.tap, known, 'tcg')

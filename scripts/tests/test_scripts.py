@@ -94,6 +94,16 @@ class VmRunArgs(Case):
         env['ACCEL'] = 'hvf'
         self.assertOneLineError(self.run_vm(['--', 'true'], env=env), 'ACCEL must be', rc=2)
 
+    def test_bad_qemu(self):
+        env = self.env()
+        env['QEMU'] = 'debian'
+        self.assertOneLineError(self.run_vm(['--', 'true'], env=env), 'QEMU must be lab or system',
+                                rc=2)
+
+    def test_missing_lab_qemu(self):
+        self.assertOneLineError(self.run_vm(['--', 'true'], env=self.env()),
+                                "no lab QEMU at")
+
     @unittest.skipIf(nested_kvm(), 'this host offers nested KVM')
     def test_kvm_without_nested_is_refused(self):
         env = self.env()
@@ -201,6 +211,52 @@ class Tree(Case):
         self.assertGreater(os.stat(f).st_mtime_ns, 1)
         self.assertNotEqual(os.stat(f).st_ino,
                             os.stat(os.path.join(self.ksrc, 'arch/x86/kvm/x86.c')).st_ino)
+
+
+class AptDebSrc(Case):
+    def run_it(self, files):
+        paths = []
+        for name, body in files.items():
+            paths.append(os.path.join(self.d, name))
+            with open(paths[-1], 'w') as f:
+                f.write(textwrap.dedent(body))
+        return sh(['python3', os.path.join(SCRIPTS, 'apt_deb_src.py')] + paths)
+
+    def test_deb822_keeps_mirror_and_signed_by(self):
+        r = self.run_it({'debian.sources': """\
+            Types: deb
+            URIs: http://mirror.example/debian
+            Suites: bookworm bookworm-updates
+            Components: main contrib
+            Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+            Types: deb
+            URIs: https://other.example/apt
+            Suites: stable
+            Components: main
+            """})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split('\n\n'), [textwrap.dedent("""\
+            Types: deb-src
+            URIs: http://mirror.example/debian
+            Suites: bookworm bookworm-updates
+            Components: main contrib
+            Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+            """)])
+
+    def test_one_line_format(self):
+        r = self.run_it({'sources.list': """\
+            deb [signed-by=/k.gpg] http://m.example/debian-security bookworm-security main
+            deb http://m.example/debian trixie main
+            """})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('Types: deb-src\nURIs: http://m.example/debian-security\n'
+                      'Suites: bookworm-security\nComponents: main\nSigned-By: /k.gpg', r.stdout)
+        self.assertNotIn('trixie', r.stdout)
+
+    def test_no_bookworm_entries(self):
+        r = self.run_it({'x.list': 'deb http://m.example/debian trixie main\n'})
+        self.assertOneLineError(r, 'no deb entries for Debian bookworm')
 
 
 class SelftestRun(Case):
