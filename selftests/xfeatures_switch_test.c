@@ -9,7 +9,8 @@
  * slow-path exits, fastpath exits, exits to userspace, a signal interrupting
  * KVM_RUN, or the vCPU task being preempted. The counting sub-tests read the
  * kvm_xfeatures_switch and kvm_pkru_switch tracepoints through per-thread perf
- * counters; the fastpath count needs a CPU that can take the fastpath at all
+ * counters; the fastpath counts (x2APIC ICR writes to an absent APIC ID, HLTs
+ * with an interrupt pending) need a CPU that can take the fastpath at all
  * (NRIPS on SVM) and SKIPs with the reason otherwise.
  */
 #include <errno.h>
@@ -42,8 +43,9 @@
 #define ROUNDS			20
 #define FASTPATH_EXITS		1000
 #define SLOWPATH_EXITS		1000
+#define PENDING_HLTS		500
 
-enum workload { WL_ALL_EXITS, WL_ICR_WRITES, WL_CPUIDS, WL_SPIN, WL_BAD_XCR0 };
+enum workload { WL_ALL_EXITS, WL_ICR_WRITES, WL_CPUIDS, WL_SPIN, WL_BAD_XCR0, WL_PENDING_HLTS };
 
 /*
  * xfeatures_hlt_timer_test.c builds this file with HLT_TIMER_ONLY: just the
@@ -60,6 +62,7 @@ static uint64_t guest_xcr0;
 static bool guest_pku;
 static int workload;
 static uint32_t timer_irqs;
+static uint32_t ipi_irqs;
 
 static inline uint32_t rdpkru(void)
 {
@@ -73,6 +76,33 @@ static void guest_timer_handler(struct ex_regs *regs)
 {
 	WRITE_ONCE(timer_irqs, timer_irqs + 1);
 	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void guest_ipi_handler(struct ex_regs *regs)
+{
+	WRITE_ONCE(ipi_irqs, ipi_irqs + 1);
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+/*
+ * HLT with an interrupt already pending: a self-IPI arrives while IF=0, and
+ * STI's shadow covers the HLT, so HLT exits with the IPI in the IRR. Once
+ * HLT is skipped the IPI can be taken: with NRIP save, handle_fastpath_hlt()
+ * leaves the vCPU runnable and the run loop re-enters at once.
+ */
+static void guest_pending_hlts(void)
+{
+	uint32_t before;
+	int i;
+
+	for (i = 0; i < PENDING_HLTS; i++) {
+		before = READ_ONCE(ipi_irqs);
+		asm volatile("cli" ::: "memory");
+		x2apic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_DM_FIXED | IPI_VECTOR);
+		asm volatile("sti; hlt" ::: "memory");
+		__GUEST_ASSERT(READ_ONCE(ipi_irqs) == before + 1,
+			       "HLT %d: %u IPIs taken, expected %u", i, ipi_irqs, before + 1);
+	}
 }
 
 static void guest_check(int kind, int round)
@@ -196,6 +226,9 @@ static void guest_code(void)
 			break;
 		case WL_BAD_XCR0:
 			guest_bad_xcr0();
+			break;
+		case WL_PENDING_HLTS:
+			guest_pending_hlts();
 			break;
 		}
 		guest_check(99, 0);
@@ -614,6 +647,49 @@ static void test_count_fastpath(const char *no_counters)
 			      fl, c[C_GUEST_XF], c[C_ENTRY]);
 }
 
+static void test_count_pending_hlts(const char *no_counters)
+{
+	uint64_t c[NR_COUNTERS], saved;
+	const char *fl = flavour();
+
+	if (no_counters) {
+		ksft_test_result_skip("pending-interrupt HLT switch count: %s\n", no_counters);
+		return;
+	}
+	count_workload(WL_PENDING_HLTS, c);
+	print_counts("one KVM_RUN of 500 HLTs with an interrupt pending", c);
+	TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_HOST_XF]);
+	TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_HOST_PKRU]);
+	/* Entries that were not bracketed by a switch: fastpath re-entries. */
+	saved = c[C_ENTRY] - c[C_GUEST_XF];
+
+	if (host_cpu_is_amd && !get_kvm_amd_param_integer("nrips")) {
+		assert_switch_per_entry(c);
+		ksft_test_result_skip("pending-interrupt HLT switch count: kvm_amd.nrips=0, so "
+				      "HLT never takes the fastpath; checked one switch per entry "
+				      "(%lu) instead\n", c[C_ENTRY]);
+		return;
+	}
+	if (!fl) {
+		ksft_test_result_skip("pending-interrupt HLT switch count: unknown kernel flavour "
+				      "(set LAZYSWITCH_FLAVOUR=baseline or patched)\n");
+		return;
+	}
+	if (!strcmp(fl, "baseline")) {
+		assert_switch_per_entry(c);
+	} else {
+		/* Every HLT re-entered the guest from the fastpath, with no switch. */
+		TEST_ASSERT(saved >= PENDING_HLTS && (!host_pku ||
+			    c[C_ENTRY] - c[C_GUEST_PKRU] >= PENDING_HLTS),
+			    "%lu XCR0 and %lu PKRU switches for %lu entries: fewer than %d "
+			    "fastpath re-entries without one", c[C_GUEST_XF], c[C_GUEST_PKRU],
+			    c[C_ENTRY], PENDING_HLTS);
+	}
+	ksft_test_result_pass("pending-interrupt HLT on the %s kernel: %lu guest switches for "
+			      "%lu entries (%lu entries without one)\n", fl, c[C_GUEST_XF],
+			      c[C_ENTRY], saved);
+}
+
 int main(int argc, char *argv[])
 {
 	const char *no_counters;
@@ -651,6 +727,7 @@ int main(int argc, char *argv[])
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 	vcpu_set_cpuid_feature(vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
 	vm_install_exception_handler(vm, TIMER_VECTOR, guest_timer_handler);
+	vm_install_exception_handler(vm, IPI_VECTOR, guest_ipi_handler);
 	virt_map(vm, MMIO_GPA, MMIO_GPA, 1);
 	sync_global_to_guest(vm, guest_xcr0);
 	sync_global_to_guest(vm, guest_pku);
@@ -666,7 +743,7 @@ int main(int argc, char *argv[])
 	vcpu_xcrs_set(vcpu, &xcrs);
 
 	ksft_print_header();
-	ksft_set_plan(with_hlt_timer ? 1 : 7);
+	ksft_set_plan(with_hlt_timer ? 1 : 8);
 	ksft_print_msg("host XCR0 0x%lx PKRU %s0x%x; guest XCR0 0x%lx PKRU %s\n", host_xcr0,
 		       host_pku ? "" : "(no OSPKE) ", host_pkru, guest_xcr0,
 		       guest_pku ? "0xc" : "not used (no PKU)");
@@ -683,6 +760,7 @@ int main(int argc, char *argv[])
 	no_counters = open_counters();
 	test_count_slowpath(no_counters);
 	test_count_fastpath(no_counters);
+	test_count_pending_hlts(no_counters);
 	if (guest_pku)
 		ksft_test_result_pass("guest PKRU 0x%x checked after every exit\n", GUEST_PKRU);
 	else
