@@ -344,6 +344,45 @@ static void guest_self_ipi_loop(uint64_t iters)
 		       "%lu self-IPIs sent, %lu received", iters, READ_ONCE(ipi_irqs) - base);
 }
 
+/*
+ * An IPI to another APIC ID that no vCPU has: the fastpath sends it (to
+ * nobody) and, with no request pending, re-enters the guest at once. It is
+ * the ICR write of an IPI to another vCPU, without a second vCPU's noise.
+ */
+#define ABSENT_APIC_ID		0x1000u
+
+static void guest_ipi_absent_loop(uint64_t iters)
+{
+	uint64_t icr = ((uint64_t)ABSENT_APIC_ID << 32) | APIC_DEST_PHYSICAL |
+		       APIC_DM_FIXED | IPI_VECTOR;
+	uint64_t i;
+
+	for (i = 0; i < iters; i++) {
+		wrmsr(APIC_BASE_MSR + (APIC_ICR >> 4), icr);
+		xf_check(i);
+	}
+}
+
+/*
+ * HLT with an interrupt pending: a self-IPI while IF=0, then STI; HLT. The
+ * HLT exit finds the IPI pending, and handle_fastpath_hlt() re-enters.
+ */
+static void guest_hlt_pending_loop(uint64_t iters)
+{
+	uint64_t icr = (x2apic_read_reg(APIC_ID) << 32) | APIC_DEST_PHYSICAL |
+		       APIC_DM_FIXED | IPI_VECTOR;
+	uint64_t i, base = READ_ONCE(ipi_irqs);
+
+	for (i = 0; i < iters; i++) {
+		wrmsr(APIC_BASE_MSR + (APIC_ICR >> 4), icr);
+		asm volatile("sti; hlt; cli" ::: "memory");
+		xf_check(i);
+	}
+	__GUEST_ASSERT(READ_ONCE(ipi_irqs) == base + iters,
+		       "%lu HLTs with an IPI pending, %lu IPIs taken", iters,
+		       READ_ONCE(ipi_irqs) - base);
+}
+
 static void guest_pio_loop(uint64_t iters)
 {
 	uint64_t i;
@@ -651,6 +690,23 @@ static const struct bench_case cases[] = {
 		.host_setup = setup_self_ipi,
 		.guest_setup = x2apic_enable,
 		.guest_loop = guest_self_ipi_loop,
+	}, {
+		.name = "x2apic_ipi_absent",
+		.svm_exit = "WRMSR (0x7c) ICR to an absent APIC ID, fastpath with NRIPS: re-enters",
+		.vmx_exit = "WRMSR (32) ICR to an absent APIC ID, fastpath: re-enters",
+		.skip_reason = skip_no_x2apic,
+		.guest_setup = x2apic_enable,
+		.guest_loop = guest_ipi_absent_loop,
+	}, {
+		.name = "hlt_pending",
+		.svm_exit = "WRMSR (0x7c) self-IPI + HLT (0x78) with it pending, fastpath with "
+			    "NRIPS: re-enters; + VINTR + WRMSR EOI",
+		.vmx_exit = "WRMSR (32) self-IPI + HLT (12) with it pending, fastpath: re-enters; "
+			    "+ interrupt window + WRMSR EOI (fewer with APICv)",
+		.skip_reason = skip_no_x2apic,
+		.host_setup = setup_self_ipi,
+		.guest_setup = x2apic_enable,
+		.guest_loop = guest_hlt_pending_loop,
 	}, {
 		.name = "pio_user",
 		.svm_exit = "IOIO (0x7b), KVM_EXIT_IO", .vmx_exit = "I/O (30), KVM_EXIT_IO",

@@ -49,7 +49,9 @@ struct pcpu {
 	__u32 xcr0_written;	/* fallback: XSETBV decision */
 	__u32 pkru_written;	/* fallback: WRPKRU decision (guest side) */
 	__u32 have_exit;
+	__u32 reenter_pending;	/* REENTER_GUEST said, loop not yet left */
 	struct ks_exit_key last_exit;
+	struct ks_exit_key reenter_exit;
 };
 
 struct {
@@ -241,8 +243,17 @@ int BPF_PROG(handle_entry, struct kvm_vcpu *kvcpu)
 
 	ts = set_tstate(tgid, tid, TS_GUEST, vcpu);
 	p = this_pcpu();
-	if (p)
+	if (p) {
 		p->have_exit = 0;
+		if (p->reenter_pending) {
+			/* The loop re-entered the guest: a real re-entry. */
+			struct ks_exit_val *val = bpf_map_lookup_elem(&exits, &p->reenter_exit);
+
+			p->reenter_pending = 0;
+			if (val)
+				__sync_fetch_and_add(&val->reenter, 1);
+		}
+	}
 	if (!ts || !ts->wanted)
 		return 0;
 	vm = get_vm(tgid, vcpu);
@@ -287,8 +298,11 @@ int BPF_PROG(run_enter, struct kvm_vcpu *vcpu)
  * Fastpath criterion: the vendor vcpu_run() (svm_vcpu_run/vmx_vcpu_run)
  * traces kvm_exit and then returns the fastpath handler's verdict.
  * Anything but EXIT_FASTPATH_NONE means the exit was handled without the
- * full exit handler; EXIT_FASTPATH_REENTER_GUEST re-enters the guest
- * without leaving the run loop in vcpu_enter_guest().
+ * full exit handler. EXIT_FASTPATH_REENTER_GUEST asks to re-enter the guest
+ * without leaving the run loop in vcpu_enter_guest(), but the loop still
+ * leaves when a request is pending: a re-entry is counted only at the next
+ * kvm_entry, unless the vendor handle_exit_irqoff(), which runs once the
+ * loop is left, comes first.
  */
 static __always_inline void vcpu_run_done(int ret)
 {
@@ -304,8 +318,32 @@ static __always_inline void vcpu_run_done(int ret)
 	if (!val)
 		return;
 	__sync_fetch_and_add(&val->fastpath, 1);
-	if (ret == 1)
-		__sync_fetch_and_add(&val->reenter, 1);
+	if (ret == 1) {
+		p->reenter_pending = 1;
+		p->reenter_exit = p->last_exit;
+	}
+}
+
+static __always_inline void run_loop_left(void)
+{
+	struct pcpu *p = this_pcpu();
+
+	if (p)
+		p->reenter_pending = 0;
+}
+
+SEC("fentry/svm_handle_exit_irqoff")
+int BPF_PROG(svm_loop_left)
+{
+	run_loop_left();
+	return 0;
+}
+
+SEC("fentry/vmx_handle_exit_irqoff")
+int BPF_PROG(vmx_loop_left)
+{
+	run_loop_left();
+	return 0;
 }
 
 SEC("fexit/svm_vcpu_run")

@@ -232,9 +232,19 @@ int main(int argc, char **argv)
 		bpf_program__set_autoload(obj->progs.svm_run_exit, false);
 	if (!vmx)
 		bpf_program__set_autoload(obj->progs.vmx_run_exit, false);
+	/* Where the run loop is left: a REENTER_GUEST verdict was not followed. */
+	if (!svm || !kbtf_has_func("svm_handle_exit_irqoff"))
+		bpf_program__set_autoload(obj->progs.svm_loop_left, false);
+	if (!vmx || !kbtf_has_func("vmx_handle_exit_irqoff"))
+		bpf_program__set_autoload(obj->progs.vmx_loop_left, false);
 	meta.fastpath_source = svm && vmx ? "fexit:svm_vcpu_run,vmx_vcpu_run" :
 			       svm ? "fexit:svm_vcpu_run" :
 			       vmx ? "fexit:vmx_vcpu_run" : "none";
+	if ((svm && !kbtf_has_func("svm_handle_exit_irqoff")) ||
+	    (vmx && !kbtf_has_func("vmx_handle_exit_irqoff")))
+		meta.reenter_source = "REENTER_GUEST verdicts (no handle_exit_irqoff to see the loop left)";
+	else
+		meta.reenter_source = "next kvm_entry before handle_exit_irqoff";
 
 	if (!env.read_msr)
 		bpf_program__set_autoload(obj->progs.handle_read_msr, false);
@@ -260,8 +270,8 @@ int main(int argc, char **argv)
 		!strcmp(meta.xf_source, "none") ?
 		" (kvm_load_guest_xsave_state() is not in this kernel, e.g. "
 		"inlined by the lazy-switch series: switches not counted)" : "");
-	fprintf(info, "kvmswitch: user-return MSRs from %s; fastpath from %s\n",
-		meta.uret_source, meta.fastpath_source);
+	fprintf(info, "kvmswitch: user-return MSRs from %s; fastpath from %s; re-entries: %s\n",
+		meta.uret_source, meta.fastpath_source, meta.reenter_source);
 	fprintf(info, "Tracing KVM exits, MSR writes and reloads... Hit Ctrl-C to end.\n");
 	fflush(info);
 

@@ -36,7 +36,7 @@ struct ks_exit_key {
 struct ks_exit_val {
 	__u64 exits;
 	__u64 fastpath;		/* vendor vcpu_run returned != EXIT_FASTPATH_NONE */
-	__u64 reenter;		/* ... returned EXIT_FASTPATH_REENTER_GUEST */
+	__u64 reenter;		/* ... and the run loop entered the guest again */
 };
 
 struct ks_msr_key {

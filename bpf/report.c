@@ -291,6 +291,8 @@ void ks_print_json(FILE *f, struct ks_snapshot *s, const struct ks_meta *m)
 	json_string(f, m->uret_source);
 	fprintf(f, ",\"fastpath\":");
 	json_string(f, m->fastpath_source);
+	fprintf(f, ",\"reenter\":");
+	json_string(f, m->reenter_source ? m->reenter_source : "none");
 	fprintf(f, "},\"vms\":[");
 	for (i = 0; i < n; i++) {
 		const struct ks_group *g = &groups[i];

@@ -40,6 +40,7 @@ struct ks_meta {
 	const char *xf_source;		/* "tracepoint", "fentry:...", "none" */
 	const char *uret_source;
 	const char *fastpath_source;
+	const char *reenter_source;	/* what counts as a fastpath re-entry */
 	double interval_s;		/* length of the interval */
 	long long timestamp;		/* seconds since the epoch */
 	bool per_vcpu;

@@ -29,6 +29,8 @@ FIGURES = [
     ("cycles_per_iter", "cycles/iter", 0),
     ("xfeature_writes_per_exit", "XCR0+XSS writes/exit", 3),
     ("pkru_writes_per_exit", "PKRU writes/exit", 3),
+    ("fastpath_per_exit", "fastpath exits/exit", 3),
+    ("reenter_per_exit", "re-entries/exit", 3),
     ("msr_writes_per_exit", "MSR writes/exit", 3),
     ("uret_restores_per_exit", "uret restores/exit", 3),
     ("reloads_per_exit", "reloads/exit", 3),
@@ -163,7 +165,7 @@ def kvmswitch_figures(doc):
     if not vms:
         return {}, {}
     tot = {"exits": 0, "kvm_runs": 0, "msr_writes": 0, "uret_restore": 0, "uret_set": 0,
-           "reloads": 0, "xfeature_writes": 0, "pkru_writes": 0}
+           "reloads": 0, "xfeature_writes": 0, "pkru_writes": 0, "fastpath": 0, "reenter": 0}
     reasons = {}
     for vm in vms:
         tot["exits"] += vm.get("exits", 0)
@@ -172,6 +174,8 @@ def kvmswitch_figures(doc):
         tot["uret_restore"] += vm.get("uret", {}).get("restore", 0)
         tot["uret_set"] += vm.get("uret", {}).get("set", 0)
         tot["reloads"] += vm.get("reloads", {}).get("total", 0)
+        tot["fastpath"] += vm.get("fastpath", 0)
+        tot["reenter"] += vm.get("reenter", 0)
         for reg, sw in vm.get("switches", {}).items():
             n = sw.get("guest_written", 0) + sw.get("host_written", 0)
             if reg.lower() in ("xcr0", "xss"):
@@ -185,6 +189,8 @@ def kvmswitch_figures(doc):
     if ex:
         fig["xfeature_writes_per_exit"] = tot["xfeature_writes"] / ex
         fig["pkru_writes_per_exit"] = tot["pkru_writes"] / ex
+        fig["fastpath_per_exit"] = tot["fastpath"] / ex
+        fig["reenter_per_exit"] = tot["reenter"] / ex
         fig["msr_writes_per_exit"] = tot["msr_writes"] / ex
         fig["uret_restores_per_exit"] = tot["uret_restore"] / ex
         fig["reloads_per_exit"] = tot["reloads"] / ex
@@ -273,7 +279,8 @@ def report(a):
     for fl in flavours:
         cdir = os.path.join(a.work, fl, "cases")
         m = {"kernel": read_text(os.path.join(cdir, "uname")).strip(),
-             "cpu": read_text(os.path.join(cdir, "cpu")).strip()}
+             "cpu": read_text(os.path.join(cdir, "cpu")).strip(),
+             "nrips": read_text(os.path.join(cdir, "nrips")).strip()}
         fdir = os.path.join(a.build, fl)
         for key, path in (("series_sha", "applied.sha"), ("config_sha256", "obj/.config")):
             p = os.path.join(fdir, path)
@@ -346,10 +353,14 @@ def summary_md(meta, flavours, cases, results):
         m = meta["flavours"][fl]
         lines.append(f"- {fl}: kernel `{m['kernel']}`, CPU seen by KVM: {m['cpu'] or 'unknown'}"
                      + (f", series {m['series_sha'][:12]}" if "series_sha" in m else ""))
+    no_nrips = [fl for fl in flavours if meta["flavours"][fl].get("nrips") in ("0", "N")]
     if meta["accel"] == "tcg":
         lines.append("- **TCG: times are emulated.** Only ratios within this run mean anything, "
-                     "and even those vary from run to run; counts are exact. SVM has no NRIPS "
-                     "under TCG, so no exit takes the fastpath and cycles/iter is not available.")
+                     "and even those vary from run to run; counts are exact. cycles/iter is "
+                     "not available (no invariant TSC).")
+    if no_nrips:
+        lines.append(f"- **No NRIP save** (kvm_amd nrips=0 on {', '.join(no_nrips)}): SVM "
+                     "never takes the fastpath there, so no exit re-enters the guest from it.")
     lines.append("- Figures: exits, ns and cycles per iteration come from the clean timed run "
                  "(KVM's own exit counter); reloads come from kvmswitch in a second, traced "
                  "run, per exit of the benchmark VM.")
@@ -397,11 +408,55 @@ def summary_md(meta, flavours, cases, results):
     if notes:
         lines += ["Not measured or incomplete:", ""] + notes + [""]
     lines += pvtimer_md(flavours, results)
+    lines += reentry_md(flavours, cases, results)
     lines += probe_md(meta, flavours)
     lines.append("Per case: `<case>/<flavour>.figures.json`, the tools' raw JSON, folded stacks "
                  "(`.folded`), flame graphs (`.html`, offline; `.svg`), and `diff.svg` "
                  f"({flavours[-1]} vs {flavours[0]}: red = larger share of samples).")
     return "\n".join(lines) + "\n"
+
+
+# Why a case cannot show the fastpath saving although its exit has a fastpath.
+NO_REENTRY_WHY = {
+    "x2apic_self_ipi": "the IPI to itself leaves KVM_REQ_EVENT pending, so the run loop is "
+                       "left right after the fastpath (kvm_vcpu_exit_request())",
+    "hlt": "nothing is pending at the HLT, so the vCPU blocks: the loop is left for "
+           "kvm_vcpu_block()",
+}
+
+
+def reentry_md(flavours, cases, results):
+    """XCR0+XSS and PKRU writes per exit where the fastpath ran: the series'
+    saving where the run loop re-entered the guest, its absence and why."""
+    if len(flavours) != 2:
+        return []
+    lines = []
+    for case in cases:
+        ents = [results[case][fl] for fl in flavours]
+        if any(e["status"] != "ok" for e in ents):
+            continue
+        fb, fp = (e.get("figures", {}) for e in ents)
+        if not fp.get("fastpath_per_exit"):
+            continue
+        re_b, re_p = fb.get("reenter_per_exit", 0), fp.get("reenter_per_exit", 0)
+        parts = []
+        for key, name in (("xfeature_writes_per_exit", "XCR0+XSS"), ("pkru_writes_per_exit", "PKRU")):
+            b, p = fb.get(key), fp.get(key)
+            if b is None or p is None:
+                continue
+            parts.append(f"{name} writes/exit {b:.3f} -> {p:.3f}"
+                         + (f" ({p / b:.2f}x)" if b else ""))
+        head = (f"- {case}: fastpath {fp['fastpath_per_exit']:.3f} of exits, re-entered "
+                f"{re_b:.3f} (baseline) / {re_p:.3f} (patched) per exit; " + "; ".join(parts))
+        if re_p:
+            lines.append(head + ": the series' saving, one switch pair per re-entry.")
+        else:
+            why = NO_REENTRY_WHY.get(case, "no exit re-entered the guest from the fastpath")
+            lines.append(head + f": no saving, because {why}.")
+    if not lines:
+        return []
+    return ["Fastpath re-entries (kvmswitch, traced run; writes happen only where guest and "
+            "host values differ, -X):", ""] + lines + [""]
 
 
 def pvtimer_md(flavours, results):

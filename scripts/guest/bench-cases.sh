@@ -37,6 +37,8 @@ stop() {
 cat /proc/kallsyms > "$out/kallsyms"
 uname -r > "$out/uname"
 grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//' > "$out/cpu"
+# Whether SVM can take the fastpath at all (empty on Intel: VMX always can).
+cat /sys/module/kvm_amd/parameters/nrips > "$out/nrips" 2>/dev/null || : > "$out/nrips"
 # What each switch primitive costs on this kernel (bench/probe), on the
 # CPU the vCPU is pinned to (-C N in BENCH_OPTS), if any.
 if [ -n "${PROBE:-}" ]; then

@@ -121,6 +121,33 @@ class Summary(unittest.TestCase):
         self.assertIn("reload cycles/exit (est.)", md)
         self.assertIn("TCG-emulated TSC", md)
 
+    def test_reentry_saving_or_its_absence_with_the_reason(self):
+        def fig(xf, pkru, fast, re):
+            return {"status": "ok", "figures": {"xfeature_writes_per_exit": xf,
+                                                "pkru_writes_per_exit": pkru,
+                                                "fastpath_per_exit": fast, "reenter_per_exit": re}}
+        res = {"x2apic_ipi_absent": {"baseline": fig(2.0, 2.0, 1.0, 1.0),
+                                     "patched": fig(0.02, 0.02, 1.0, 0.99)},
+               "x2apic_self_ipi": {"baseline": fig(2.0, 2.0, 0.5, 0.0),
+                                   "patched": fig(2.0, 2.0, 0.5, 0.0)},
+               "cpuid": {"baseline": fig(2.0, 2.0, 0.0, 0.0), "patched": fig(2.0, 2.0, 0.0, 0.0)}}
+        text = "\n".join(br.reentry_md(["baseline", "patched"], list(res), res))
+        self.assertIn("- x2apic_ipi_absent: fastpath 1.000 of exits, re-entered 1.000 (baseline) "
+                      "/ 0.990 (patched) per exit; XCR0+XSS writes/exit 2.000 -> 0.020 (0.01x)", text)
+        self.assertIn("the series' saving", text)
+        self.assertIn("x2apic_self_ipi", text)
+        self.assertIn("no saving, because the IPI to itself leaves KVM_REQ_EVENT pending", text)
+        self.assertNotIn("cpuid", text)     # no fastpath: nothing to say
+        self.assertEqual(br.reentry_md(["baseline", "patched"], ["cpuid"], {"cpuid": res["cpuid"]}), [])
+
+    def test_no_nrips_is_said_per_flavour(self):
+        meta = dict(self.META, flavours={"baseline": {"kernel": "k1", "cpu": "c", "nrips": "0"},
+                                         "patched": {"kernel": "k2", "cpu": "c", "nrips": "1"}})
+        md = br.summary_md(meta, ["baseline", "patched"], ["cpuid", "hlt"], self.results())
+        self.assertIn("No NRIP save** (kvm_amd nrips=0 on baseline)", md)
+        self.assertNotIn("No NRIP save", br.summary_md(self.META, ["baseline", "patched"],
+                                                         ["cpuid", "hlt"], self.results()))
+
     def test_pvtimer_compares_timer_cases_within_one_kernel(self):
         res = {"timer_msr": {"baseline": {"status": "ok", "figures": {"exits_per_iter": 2.0}},
                              "patched": {"status": "ok", "figures": {"exits_per_iter": 2.0,
