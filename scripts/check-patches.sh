@@ -14,14 +14,20 @@ need quilt quilt
 src=$BUILD/patched/src
 work=$(mktemp -d "$BUILD/check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-patches=$(series_for patched)
+# Every patch, the debug flavour's own included.
+patches=$(series_for debug)
 fails=0
 
 stage "quilt push -a --fuzz=0 / pop -a on a fresh tree"
 # A fresh hardlinked copy of the pristine source with its own quilt state.
 pristine=$(cut -d' ' -f1 "$BUILD/patched/src.id")
 cp -al "$pristine" "$work/tree"
-ln -s "$BUILD/patched/quilt" "$work/tree/patches"
+mkdir "$work/quilt"
+for p in $patches; do
+	ln -s "$PATCHES/$p" "$work/quilt/$p"
+done
+printf '%s\n' $patches > "$work/quilt/series"
+ln -s "$work/quilt" "$work/tree/patches"
 if [ -n "$patches" ]; then
 	(cd "$work/tree" && quilt --quiltrc "$REPO/.quiltrc" push -a --fuzz=0 -q) ||
 		die "series does not apply with --fuzz=0"

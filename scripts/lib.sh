@@ -8,8 +8,10 @@ RESULTS=${RESULTS_DIR:-$REPO/results}
 # The two kernels every comparison (bench, test) is between. The debug
 # flavour (the patched series plus kernel-debug.config) is built on demand.
 FLAVOURS="baseline patched"
-# The series line that closes the instrumentation-only head of the series.
+# The series line that closes the instrumentation-only head of the series,
+# and the one after which patches are the debug flavour's only (checks).
 BASELINE_MARK='# === baseline ends here'
+DEBUG_MARK='# === debug flavour only'
 
 # Console lines that fail a run: crashes, warnings, and what the debug
 # flavour's checkers print (KASAN, lockdep, atomic sleep, RCU, list, SLUB).
@@ -53,15 +55,16 @@ nproc_build() {
 }
 
 # series_for FLAVOUR: the patch names of that flavour, one per line.
-# debug is the whole series, like patched (only its config differs).
+# patched stops at the debug-only mark; debug is the whole series.
 series_for() {
 	local flavour=$1 series=${SERIES:-$REPO/series}
 
 	[ -f "$series" ] || die "no series file at $series"
 	grep -q "^$BASELINE_MARK" "$series" ||
 		die "series has no '$BASELINE_MARK' line marking the baseline"
-	awk -v fl="$flavour" -v mark="$BASELINE_MARK" '
+	awk -v fl="$flavour" -v mark="$BASELINE_MARK" -v dmark="$DEBUG_MARK" '
 		index($0, mark) == 1 { if (fl == "baseline") exit; next }
+		index($0, dmark) == 1 { if (fl != "debug") exit; next }
 		/^[ \t]*#/ || NF == 0 { next }
 		{ print $1 }' "$series"
 }

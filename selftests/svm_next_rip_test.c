@@ -4,7 +4,7 @@
  *
  * L2 runs a sequence of instructions that L1 intercepts, each plain and
  * with prefixes: CPUID, RDMSR/WRMSR, HLT, VMMCALL, PAUSE, INVD, RDTSC,
- * RDTSCP, IN/OUT (immediate and DX ports, byte and word). For each exit,
+ * RDTSCP, IN/OUT (immediate and DX ports, byte and word), INTn. For each exit,
  * L1 reports the exit code, the saved RIP and control.next_rip, which must
  * be the address right after the instruction; IOIO also in exit_info_2.
  * A #UD intercept, which is no instruction intercept, must leave 0.
@@ -28,6 +28,7 @@
 #define TEST_MSR	0x10	/* IA32_TSC: a read and a write, never executed */
 #define TEST_PORT	0x80
 #define SOFT_VECTOR	0x20
+#define INTN_VECTOR	0x21	/* intercepted: never delivered */
 
 enum kind {
 	INTERCEPT,	/* an instruction intercept: next_rip is past it */
@@ -80,6 +81,8 @@ asm(".pushsection .text\n"
     L2_INSN(in_dx, "inb %dx, %al")
     L2_INSN(out_dx_pfx, ".byte 0x3e\n\toutw %ax, %dx")
     L2_INSN(out_imm, "outb %al, $" __stringify(TEST_PORT))
+    L2_INSN(int_exit, "int $" __stringify(INTN_VECTOR))
+    L2_INSN(int_exit_pfx, ".byte 0x3e, 0xcd, " __stringify(INTN_VECTOR))
     L2_INSN(ud2, "ud2")
     L2_INSN(bp, "int3")
     L2_INSN(bp_back, "vmmcall")
@@ -101,6 +104,7 @@ L2_SYM(vmmcall); L2_SYM(vmmcall_pfx); L2_SYM(pause); L2_SYM(pause_pfx);
 L2_SYM(invd); L2_SYM(invd_pfx); L2_SYM(rdtsc); L2_SYM(rdtsc_pfx);
 L2_SYM(rdtscp); L2_SYM(rdtscp_pfx); L2_SYM(in_imm); L2_SYM(in_imm_pfx);
 L2_SYM(in_dx); L2_SYM(out_dx_pfx); L2_SYM(out_imm); L2_SYM(ud2);
+L2_SYM(int_exit); L2_SYM(int_exit_pfx);
 L2_SYM(bp); L2_SYM(bp_back); L2_SYM(bp_pfx); L2_SYM(bp_pfx_back);
 L2_SYM(of); L2_SYM(of_back); L2_SYM(intn); L2_SYM(intn_back);
 L2_SYM(intn_pfx); L2_SYM(intn_pfx_back);
@@ -140,6 +144,8 @@ static const struct nrip_case cases[] = {
 	X(in_dx, INTERCEPT, SVM_EXIT_IOIO, IOIO_IMM(TEST_PORT) | IOIO_SZ8 | IOIO_IN),
 	X(out_dx_pfx, INTERCEPT, SVM_EXIT_IOIO, IOIO_IMM(TEST_PORT) | IOIO_SZ16),
 	X(out_imm, INTERCEPT, SVM_EXIT_IOIO, IOIO_IMM(TEST_PORT) | IOIO_SZ8),
+	X(int_exit, INTERCEPT, SVM_EXIT_SWINT, 0),
+	X(int_exit_pfx, INTERCEPT, SVM_EXIT_SWINT, 0),
 	X(ud2, NO_NEXT_RIP, SVM_EXIT_EXCP_BASE + UD_VECTOR, 0),
 	INJ(bp, BP_VECTOR | SVM_EVTINJ_TYPE_EXEPT),
 	X(bp_back, INTERCEPT, SVM_EXIT_VMMCALL, 0),
@@ -175,7 +181,8 @@ static void l1_guest_code(struct svm_test_data *svm, uint64_t iopm_gpa)
 	vmcb->control.intercept |= BIT_ULL(INTERCEPT_CPUID) | BIT_ULL(INTERCEPT_MSR_PROT) |
 				   BIT_ULL(INTERCEPT_HLT) | BIT_ULL(INTERCEPT_PAUSE) |
 				   BIT_ULL(INTERCEPT_INVD) | BIT_ULL(INTERCEPT_RDTSC) |
-				   BIT_ULL(INTERCEPT_RDTSCP) | BIT_ULL(INTERCEPT_IOIO_PROT);
+				   BIT_ULL(INTERCEPT_RDTSCP) | BIT_ULL(INTERCEPT_IOIO_PROT) |
+				   BIT_ULL(INTERCEPT_INTn);
 	vmcb->control.intercept_exceptions |= BIT(UD_VECTOR);
 	vmcb->control.iopm_base_pa = iopm_gpa;
 	/* Read and write of TEST_MSR: two bits per MSR, from 0 */

@@ -4,7 +4,9 @@
  * exits, so that kvmswitch's counts can be checked (bpf/tests/vm-test.sh).
  *
  * The guest sets TSC_AUX (if it has RDTSCP), does GUEST_SYNC(0), then CPUIDS CPUID instructions,
- * GUEST_SYNC(1), OUTS single-byte OUTs to port 0x80 (not claimed by any
+ * ICRS x2APIC ICR writes to an APIC ID no vCPU has (each a WRMSR exit that
+ * the fastpath handles and, with nothing pending, re-enters from; with -i 0
+ * or without x2APIC, none), GUEST_SYNC(1), OUTS single-byte OUTs to port 0x80 (not claimed by any
  * in-kernel device, so each one is a KVM_EXIT_IO to this program) and
  * GUEST_DONE().  Each ucall is one more port I/O exit.  With -w the host
  * stops after GUEST_SYNC(0), prints "ready PID" and waits for a line on
@@ -24,6 +26,7 @@
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
+#include "apic.h"
 
 #define OUT_PORT	0x80
 
@@ -31,6 +34,7 @@
 
 static uint64_t nr_cpuids = 1000;
 static uint64_t nr_outs = 100;
+static uint64_t nr_icrs = 100;
 static bool set_tsc_aux;
 
 static void guest_code(void)
@@ -50,6 +54,11 @@ static void guest_code(void)
 			     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
 			     : "a"(0), "c"(0)
 			     : "memory");
+	if (nr_icrs)
+		x2apic_enable();
+	for (i = 0; i < nr_icrs; i++)
+		x2apic_write_reg(APIC_ICR, (0x1000ull << 32) | APIC_DEST_PHYSICAL |
+				 APIC_DM_FIXED | 0xed);
 	GUEST_SYNC(1);
 	for (i = 0; i < nr_outs; i++)
 		asm volatile("outb %%al, %%dx"
@@ -67,8 +76,9 @@ static double now(void)
 
 static void usage(const char *prog)
 {
-	printf("Usage: %s [-c CPUIDS] [-o OUTS] [-w]\n"
+	printf("Usage: %s [-c CPUIDS] [-i ICRS] [-o OUTS] [-w]\n"
 	       "  -c N  CPUID exits after the first sync (default 1000)\n"
+	       "  -i N  then x2APIC ICR writes to an absent APIC ID (default 100)\n"
 	       "  -o N  port 0x80 OUT exits after the second sync (default 100)\n"
 	       "  -w    print \"ready PID\" after the first sync and wait for a\n"
 	       "        line on stdin\n", prog);
@@ -116,10 +126,13 @@ int main(int argc, char *argv[])
 	char line[64];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "c:o:wh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:i:o:wh")) != -1) {
 		switch (opt) {
 		case 'c':
 			nr_cpuids = strtoull(optarg, NULL, 0);
+			break;
+		case 'i':
+			nr_icrs = strtoull(optarg, NULL, 0);
 			break;
 		case 'o':
 			nr_outs = strtoull(optarg, NULL, 0);
@@ -137,7 +150,10 @@ int main(int argc, char *argv[])
 	}
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	if (!kvm_cpu_has(X86_FEATURE_X2APIC))
+		nr_icrs = 0;
 	sync_global_to_guest(vm, nr_cpuids);
+	sync_global_to_guest(vm, nr_icrs);
 	sync_global_to_guest(vm, nr_outs);
 	set_tsc_aux = kvm_cpu_has(X86_FEATURE_RDTSCP);
 	sync_global_to_guest(vm, set_tsc_aux);
@@ -159,9 +175,10 @@ int main(int argc, char *argv[])
 	TEST_ASSERT(uc.cmd == UCALL_DONE, "expected GUEST_DONE");
 	TEST_ASSERT(outs == nr_outs, "saw %lu OUTs, expected %lu", outs, nr_outs);
 
-	printf("workload pid=%d cpuid=%lu outs=%lu ucalls=2 kvm_runs=%lu "
+	printf("workload pid=%d cpuid=%lu icrs=%lu outs=%lu ucalls=2 kvm_runs=%lu "
 	       "tsc_aux=%d cpuid_s=%.6f cpuid_exits_per_s=%.0f\n", getpid(),
-	       nr_cpuids, outs, runs, set_tsc_aux, t1 - t0, (t1 > t0) ? nr_cpuids / (t1 - t0) : 0.0);
+	       nr_cpuids, nr_icrs, outs, runs, set_tsc_aux, t1 - t0,
+	       (t1 > t0) ? nr_cpuids / (t1 - t0) : 0.0);
 	kvm_vm_free(vm);
 	return 0;
 }

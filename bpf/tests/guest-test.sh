@@ -93,6 +93,7 @@ bad() {
 }
 
 uname -r > kernel.txt
+cat /sys/module/kvm_amd/parameters/nrips > nrips.txt 2>/dev/null || : > nrips.txt
 say "kernel $(cat kernel.txt)"
 
 run_case count-tp $B/kvmswitch
@@ -124,7 +125,7 @@ while [ $r -lt "$BENCH_ROUNDS" ]; do
 			tp=$!
 			wait_for bench-$mode.err '^Tracing' || say "bench: $mode did not start"
 		fi
-		$B/exit_workload -c $BENCH_CPUIDS -o 0 > bench.wl 2>&1
+		$B/exit_workload -c $BENCH_CPUIDS -i 0 -o 0 > bench.wl 2>&1
 		rate=$(sed -n 's/.*cpuid_exits_per_s=\([0-9]*\).*/\1/p' bench.wl)
 		echo "round=$r mode=$mode cpuid_exits_per_s=${rate:-0}" >> bench.txt
 		if [ -n "$tp" ]; then

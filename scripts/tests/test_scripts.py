@@ -128,6 +128,13 @@ class SeriesSplit(Case):
         self.assertEqual(self.split('baseline', s).stdout.split(), ['a.patch', 'b.patch'])
         self.assertEqual(self.split('patched', s).stdout.split(), ['a.patch', 'b.patch', 'c.patch'])
 
+    def test_debug_only_tail(self):
+        s = self.series('a.patch\n# === baseline ends here\nb.patch\n'
+                        '# === debug flavour only: checks\nc.patch\n')
+        self.assertEqual(self.split('patched', s).stdout.split(), ['a.patch', 'b.patch'])
+        self.assertEqual(self.split('debug', s).stdout.split(), ['a.patch', 'b.patch', 'c.patch'])
+        self.assertEqual(self.split('baseline', s).stdout.split(), ['a.patch'])
+
     def test_missing_boundary(self):
         self.assertOneLineError(self.split('baseline', self.series('a.patch\n')), 'baseline')
 
