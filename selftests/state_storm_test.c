@@ -6,7 +6,10 @@
  * sched_setaffinity() in a loop. KVM must switch XCR0, PKRU and the
  * user-return MSR TSC_AUX correctly however often the vCPU task is preempted
  * or migrated: the guest checks its own values after every exit and the
- * host its own after every KVM_RUN.
+ * host its own after every KVM_RUN. The guests exit on CPUID (slow path)
+ * and on x2APIC ICR writes to an absent APIC ID (fastpath, re-entering the
+ * guest where the CPU has one), and the migrator also signals every vCPU
+ * thread, so KVM_RUN returns -EINTR from the middle of all of it.
  *
  * -d SECONDS  how long (default 5)
  * -w spin     guests spin without exits between syncs instead of exiting on
@@ -18,6 +21,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +35,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "host_state.h"
+#include "apic.h"
 
 #define GUEST_PKRU		0x0000000cu	/* key 1: access and write disabled */
 #define GUEST_TSC_AUX_BASE	0x5a500u	/* + vCPU index: no host CPU has it */
@@ -38,10 +43,11 @@
 #define SPINS_PER_SYNC		20000000ul
 #define RR_TIMESLICE		"/proc/sys/kernel/sched_rr_timeslice_ms"
 #define MAX_VCPUS		64
+#define ABSENT_APIC_ID		0x1000u		/* no vCPU has this x2APIC ID */
 
 /* Shared with the guest. */
 static uint64_t guest_xcr0;
-static bool guest_pku, guest_rdtscp, spin_only, no_storm;
+static bool guest_pku, guest_rdtscp, guest_x2apic, spin_only, no_storm;
 
 static void guest_check(uint32_t tsc_aux, uint64_t round)
 {
@@ -68,6 +74,8 @@ static void guest_code(uint32_t tsc_aux)
 		wrpkru(GUEST_PKRU);
 	if (guest_rdtscp)
 		wrmsr(MSR_TSC_AUX, tsc_aux);
+	if (guest_x2apic)
+		x2apic_enable();
 	for (round = 0;; round++) {
 		if (spin_only) {
 			for (i = 0; i < SPINS_PER_SYNC; i++)
@@ -76,6 +84,11 @@ static void guest_code(uint32_t tsc_aux)
 		} else {
 			for (i = 0; i < CPUIDS_PER_SYNC; i++) {
 				cpuid(1, &eax, &ebx, &ecx, &edx);
+				guest_check(tsc_aux, round);
+				if (!guest_x2apic)
+					continue;
+				x2apic_write_reg(APIC_ICR, ((uint64_t)ABSENT_APIC_ID << 32) |
+						 APIC_DEST_PHYSICAL | APIC_DM_FIXED | 0xed);
 				guest_check(tsc_aux, round);
 			}
 		}
@@ -97,7 +110,11 @@ static struct host_state host;
 static struct vcpu_worker workers[MAX_VCPUS];
 static volatile bool stop;
 static int nr_cpus;
-static uint64_t migrations_asked;
+static uint64_t migrations_asked, signals_sent;
+
+static void on_signal(int sig)
+{
+}
 
 static void set_rr(const char *who)
 {
@@ -178,6 +195,9 @@ static void *migrator_thread(void *arg)
 			CPU_SET((i + n) % nr_cpus, &set);
 			if (!sched_setaffinity(w[i].tid, sizeof(set), &set))
 				migrations_asked++;
+			/* KVM_RUN returns -EINTR; the library runs it again. */
+			if (!pthread_kill(w[i].thread, SIGUSR1))
+				signals_sent++;
 		}
 		nanosleep(&pause, NULL);
 	}
@@ -250,12 +270,16 @@ int main(int argc, char *argv[])
 		guest_xcr0 |= XFEATURE_MASK_YMM;
 	guest_pku = kvm_cpu_has(X86_FEATURE_PKU) && host.pku;
 	guest_rdtscp = kvm_cpu_has(X86_FEATURE_RDTSCP) && host.rdtscp;
+	guest_x2apic = kvm_cpu_has(X86_FEATURE_X2APIC);
+	TEST_ASSERT(!sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_signal }, NULL),
+		    "SIGUSR1 handler");
 
 	vm = vm_create_with_vcpus(nr_cpus, guest_code, vcpus);
 	sync_global_to_guest(vm, guest_xcr0);
 	sync_global_to_guest(vm, guest_pku);
 	sync_global_to_guest(vm, guest_rdtscp);
 	sync_global_to_guest(vm, spin_only);
+	sync_global_to_guest(vm, guest_x2apic);
 	for (i = 0; i < nr_cpus; i++) {
 		w[i].vcpu = vcpus[i];
 		w[i].tsc_aux = guest_rdtscp ? GUEST_TSC_AUX_BASE + i : 0;
@@ -272,7 +296,9 @@ int main(int argc, char *argv[])
 	old_slice = no_storm ? -1 : rr_timeslice(1);
 	ksft_print_msg("%d vCPUs, %d s, guests %s; host XCR0 0x%lx, guest XCR0 0x%lx, PKRU %s, "
 		       "TSC_AUX %s; %s\n", nr_cpus, seconds,
-		       spin_only ? "spinning" : "exiting on CPUID", host.xcr0, guest_xcr0,
+		       spin_only ? "spinning" : guest_x2apic ?
+		       "exiting on CPUID and on ICR writes (fastpath)" : "exiting on CPUID",
+		       host.xcr0, guest_xcr0,
 		       guest_pku ? "0xc" : "unchecked (no PKU)",
 		       guest_rdtscp ? "checked" : "unchecked (no RDTSCP)",
 		       no_storm ? "no storm (one vCPU pinned per CPU)" :
@@ -305,9 +331,9 @@ int main(int argc, char *argv[])
 		rr_timeslice(old_slice);
 	kvm_vm_free(vm);
 
-	ksft_print_msg("%lu KVM_RUNs, %lu affinity changes, %lu CPU changes seen between runs, "
-		       "%ld involuntary switches of vCPU threads\n", runs, migrations_asked,
-		       changes, nivcsw);
+	ksft_print_msg("%lu KVM_RUNs, %lu affinity changes, %lu signals, %lu CPU changes seen "
+		       "between runs, %ld involuntary switches of vCPU threads\n", runs,
+		       migrations_asked, signals_sent, changes, nivcsw);
 	if (no_storm)
 		ksft_test_result_pass("XCR0, PKRU and TSC_AUX intact in guest and host over %lu "
 				      "KVM_RUNs (no storm)\n", runs);
