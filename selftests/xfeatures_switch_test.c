@@ -595,7 +595,8 @@ static const char *flavour(void)
 	uname(&u);
 	if (strstr(u.release, "-lazyswitch-baseline"))
 		return "baseline";
-	if (strstr(u.release, "-lazyswitch-patched"))
+	/* debug is the whole series with a debug config: counted as patched */
+	if (strstr(u.release, "-lazyswitch-patched") || strstr(u.release, "-lazyswitch-debug"))
 		return "patched";
 	return getenv("LAZYSWITCH_FLAVOUR");
 }
