@@ -240,8 +240,10 @@ int main(int argc, char **argv)
 	meta.fastpath_source = svm && vmx ? "fexit:svm_vcpu_run,vmx_vcpu_run" :
 			       svm ? "fexit:svm_vcpu_run" :
 			       vmx ? "fexit:vmx_vcpu_run" : "none";
-	if ((svm && !kbtf_has_func("svm_handle_exit_irqoff")) ||
-	    (vmx && !kbtf_has_func("vmx_handle_exit_irqoff")))
+	if (!svm && !vmx)
+		meta.reenter_source = "none";
+	else if ((svm && !kbtf_has_func("svm_handle_exit_irqoff")) ||
+		 (vmx && !kbtf_has_func("vmx_handle_exit_irqoff")))
 		meta.reenter_source = "REENTER_GUEST verdicts (no handle_exit_irqoff to see the loop left)";
 	else
 		meta.reenter_source = "next kvm_entry before handle_exit_irqoff";

@@ -447,9 +447,14 @@ def reentry_md(flavours, cases, results):
             parts.append(f"{name} writes/exit {b:.3f} -> {p:.3f}"
                          + (f" ({p / b:.2f}x)" if b else ""))
         head = (f"- {case}: fastpath {fp['fastpath_per_exit']:.3f} of exits, re-entered "
-                f"{re_b:.3f} (baseline) / {re_p:.3f} (patched) per exit; " + "; ".join(parts))
-        if re_p:
+                f"{re_b:.3f} ({flavours[0]}) / {re_p:.3f} ({flavours[1]}) per exit; "
+                + "; ".join(parts))
+        b_xf, p_xf = fb.get("xfeature_writes_per_exit"), fp.get("xfeature_writes_per_exit")
+        if re_p and b_xf and p_xf is not None and p_xf < b_xf:
             lines.append(head + ": the series' saving, one switch pair per re-entry.")
+        elif re_p:
+            lines.append(head + ": re-entered, but the writes did not drop (guest values "
+                         "equal to the host's, or no -X?).")
         else:
             why = NO_REENTRY_WHY.get(case, "no exit re-entered the guest from the fastpath")
             lines.append(head + f": no saving, because {why}.")

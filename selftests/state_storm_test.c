@@ -102,7 +102,7 @@ struct vcpu_worker {
 	pthread_t thread;
 	pid_t tid;
 	uint32_t tsc_aux;
-	uint64_t runs, cpu_changes;
+	uint64_t runs, cpu_changes, eintr;
 	long nivcsw;
 };
 
@@ -141,12 +141,20 @@ static void *vcpu_thread(void *arg)
 		set_rr("a vCPU thread");
 	}
 	while (!stop) {
-		vcpu_run(w->vcpu);
+		bool intr = __vcpu_run(w->vcpu) < 0;
+
+		TEST_ASSERT(!intr || errno == EINTR, "KVM_RUN: %s", strerror(errno));
 		w->runs++;
-		host_state_check(&host, w->tsc_aux, "after KVM_RUN");
+		host_state_check(&host, w->tsc_aux, intr ? "after KVM_RUN returned -EINTR" :
+				 "after KVM_RUN");
 		cpu = sched_getcpu();
 		w->cpu_changes += last_cpu >= 0 && cpu != last_cpu;
 		last_cpu = cpu;
+		if (intr) {
+			/* A signal ended KVM_RUN from the middle of the loop: run on. */
+			w->eintr++;
+			continue;
+		}
 		switch (get_ucall(w->vcpu, &uc)) {
 		case UCALL_SYNC:
 			break;
@@ -227,7 +235,7 @@ int main(int argc, char *argv[])
 	struct kvm_vcpu *vcpus[MAX_VCPUS];
 	struct kvm_xcrs xcrs = { .nr_xcrs = 1 };
 	struct kvm_sregs sregs;
-	uint64_t runs = 0, changes = 0;
+	uint64_t runs = 0, changes = 0, eintr = 0;
 	long nivcsw = 0;
 	int seconds = 5, opt, i, old_slice;
 	struct kvm_vm *vm;
@@ -271,7 +279,8 @@ int main(int argc, char *argv[])
 	guest_pku = kvm_cpu_has(X86_FEATURE_PKU) && host.pku;
 	guest_rdtscp = kvm_cpu_has(X86_FEATURE_RDTSCP) && host.rdtscp;
 	guest_x2apic = kvm_cpu_has(X86_FEATURE_X2APIC);
-	TEST_ASSERT(!sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_signal }, NULL),
+	TEST_ASSERT(!sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_signal,
+							     .sa_flags = SA_RESTART }, NULL),
 		    "SIGUSR1 handler");
 
 	vm = vm_create_with_vcpus(nr_cpus, guest_code, vcpus);
@@ -324,6 +333,7 @@ int main(int argc, char *argv[])
 		if (!no_storm)
 			pthread_join(hogs[i], NULL);
 		runs += w[i].runs;
+		eintr += w[i].eintr;
 		changes += w[i].cpu_changes;
 		nivcsw += w[i].nivcsw;
 	}
@@ -331,20 +341,20 @@ int main(int argc, char *argv[])
 		rr_timeslice(old_slice);
 	kvm_vm_free(vm);
 
-	ksft_print_msg("%lu KVM_RUNs, %lu affinity changes, %lu signals, %lu CPU changes seen "
-		       "between runs, %ld involuntary switches of vCPU threads\n", runs,
-		       migrations_asked, signals_sent, changes, nivcsw);
+	ksft_print_msg("%lu KVM_RUNs (%lu ended by a signal), %lu affinity changes, %lu signals, "
+		       "%lu CPU changes seen between runs, %ld involuntary switches of vCPU "
+		       "threads\n", runs, eintr, migrations_asked, signals_sent, changes, nivcsw);
 	if (no_storm)
 		ksft_test_result_pass("XCR0, PKRU and TSC_AUX intact in guest and host over %lu "
 				      "KVM_RUNs (no storm)\n", runs);
-	else if (!changes || !nivcsw)
+	else if (!changes || !nivcsw || !eintr)
 		/* Inconclusive, not failed: the state was intact, but not stormed. */
 		ksft_test_result_skip("storm too weak to judge: %lu CPU changes between %lu "
-				      "KVM_RUNs, %ld preemptions (state was intact)\n", changes,
-				      runs, nivcsw);
+				      "KVM_RUNs, %ld preemptions, %lu signals in KVM_RUN (state "
+				      "was intact)\n", changes, runs, nivcsw, eintr);
 	else
 		ksft_test_result_pass("XCR0, PKRU and TSC_AUX intact in guest and host over %lu "
-				      "KVM_RUNs, %lu migrations, %ld preemptions\n", runs, changes,
-				      nivcsw);
+				      "KVM_RUNs, %lu migrations, %ld preemptions, %lu signals in "
+				      "KVM_RUN\n", runs, changes, nivcsw, eintr);
 	ksft_finished();
 }

@@ -679,12 +679,17 @@ static void test_count_pending_hlts(const char *no_counters)
 	if (!strcmp(fl, "baseline")) {
 		assert_switch_per_entry(c);
 	} else {
-		/* Every HLT re-entered the guest from the fastpath, with no switch. */
-		TEST_ASSERT(saved >= PENDING_HLTS && (!host_pku ||
-			    c[C_ENTRY] - c[C_GUEST_PKRU] >= PENDING_HLTS),
-			    "%lu XCR0 and %lu PKRU switches for %lu entries: fewer than %d "
-			    "fastpath re-entries without one", c[C_GUEST_XF], c[C_GUEST_PKRU],
-			    c[C_ENTRY], PENDING_HLTS);
+		/*
+		 * The HLTs re-entered the guest from the fastpath with no switch;
+		 * a request pending at a HLT (a clock update, a reschedule) may
+		 * leave the loop instead. Nothing else re-enters: no more than
+		 * one entry per HLT goes without a switch.
+		 */
+		TEST_ASSERT(saved >= PENDING_HLTS * 9 / 10 && saved <= PENDING_HLTS &&
+			    (!host_pku || c[C_GUEST_PKRU] == c[C_GUEST_XF]),
+			    "%lu XCR0 and %lu PKRU switches for %lu entries: %lu entries "
+			    "without one, expected %d-%d", c[C_GUEST_XF], c[C_GUEST_PKRU],
+			    c[C_ENTRY], saved, PENDING_HLTS * 9 / 10, PENDING_HLTS);
 	}
 	ksft_test_result_pass("pending-interrupt HLT on the %s kernel: %lu guest switches for "
 			      "%lu entries (%lu entries without one)\n", fl, c[C_GUEST_XF],
