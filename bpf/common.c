@@ -120,6 +120,20 @@ unsigned long long host_xcr0(void)
 	return ((unsigned long long)hi << 32) | lo;
 }
 
+/* kvm_amd's nrips: whether SVM can take the fastpath at all. */
+bool svm_nrips(void)
+{
+	char c = 0;
+	FILE *f = fopen("/sys/module/kvm_amd/parameters/nrips", "r");
+
+	if (!f)
+		return false;
+	if (fread(&c, 1, 1, f) != 1)
+		c = 0;
+	fclose(f);
+	return c == 'Y' || c == '1';
+}
+
 bool host_pku(void)
 {
 	unsigned int a, b, c, d;

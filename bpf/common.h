@@ -31,6 +31,7 @@ bool kbtf_has_tp(const char *name);
 unsigned long long host_xcr0(void);
 /* The kernel enabled protection keys (CPUID.7.0:ECX.OSPKE). */
 bool host_pku(void);
+bool svm_nrips(void);
 
 /* Print a libbpf message: warnings always, debug output only if verbose. */
 void set_libbpf_verbose(bool verbose);

@@ -232,8 +232,12 @@ int main(int argc, char **argv)
 		bpf_program__set_autoload(obj->progs.svm_run_exit, false);
 	if (!vmx)
 		bpf_program__set_autoload(obj->progs.vmx_run_exit, false);
-	/* Where the run loop is left: a REENTER_GUEST verdict was not followed. */
-	if (!svm || !kbtf_has_func("svm_handle_exit_irqoff"))
+	/*
+	 * Where the run loop is left: a REENTER_GUEST verdict was not followed.
+	 * Only where SVM can take the fastpath: attaching to this hot function
+	 * under TCG once ended in an int3 Oops (bpf/README.md).
+	 */
+	if (!svm || !svm_nrips() || !kbtf_has_func("svm_handle_exit_irqoff"))
 		bpf_program__set_autoload(obj->progs.svm_loop_left, false);
 	if (!vmx || !kbtf_has_func("vmx_handle_exit_irqoff"))
 		bpf_program__set_autoload(obj->progs.vmx_loop_left, false);
@@ -242,6 +246,8 @@ int main(int argc, char **argv)
 			       vmx ? "fexit:vmx_vcpu_run" : "none";
 	if (!svm && !vmx)
 		meta.reenter_source = "none";
+	else if (svm && !svm_nrips())
+		meta.reenter_source = "none (kvm_amd nrips=0: SVM takes no fastpath)";
 	else if ((svm && !kbtf_has_func("svm_handle_exit_irqoff")) ||
 		 (vmx && !kbtf_has_func("vmx_handle_exit_irqoff")))
 		meta.reenter_source = "REENTER_GUEST verdicts (no handle_exit_irqoff to see the loop left)";

@@ -39,7 +39,7 @@ done < "$list"
 # budget the known-failures list gives them ("timeout=SECONDS").
 # The known-failures list is checked here, before the VM boots.
 accel=$(resolve_accel)
-[ "$accel" = tcg ] && [ "${QEMU:-lab}" = system ] && accel=tcg-system
+[ "$accel" = tcg ] && [ "${QEMU:-system}" = system ] && accel=tcg-system
 known=$REPO/selftests/known-failures.txt
 python3 "$REPO/scripts/ksft_summary.py" budgets --list "$list" --known "$known" \
 	--accel "$accel" --flavour "$flavour" > "$list.new" || exit 1	# it printed the one error line

@@ -306,7 +306,7 @@ int main(int argc, char *argv[])
 	ksft_print_msg("%d vCPUs, %d s, guests %s; host XCR0 0x%lx, guest XCR0 0x%lx, PKRU %s, "
 		       "TSC_AUX %s; %s\n", nr_cpus, seconds,
 		       spin_only ? "spinning" : guest_x2apic ?
-		       "exiting on CPUID and on ICR writes (fastpath)" : "exiting on CPUID",
+		       "exiting on CPUID and on ICR writes (fastpath with NRIP save)" : "exiting on CPUID",
 		       host.xcr0, guest_xcr0,
 		       guest_pku ? "0xc" : "unchecked (no PKU)",
 		       guest_rdtscp ? "checked" : "unchecked (no RDTSCP)",

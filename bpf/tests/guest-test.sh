@@ -95,8 +95,8 @@ bad() {
 uname -r > kernel.txt
 cat /sys/module/kvm_amd/parameters/nrips > nrips.txt 2>/dev/null || : > nrips.txt
 # With AVIC or IPI virtualization an ICR write is no WRMSR exit.
-cat /sys/module/kvm_amd/parameters/avic /sys/module/kvm_intel/parameters/enable_ipiv \
-	2>/dev/null | tr '\n' ' ' > ipi-virt.txt
+cat /sys/module/kvm_amd/parameters/avic > avic.txt 2>/dev/null || : > avic.txt
+cat /sys/module/kvm_intel/parameters/enable_ipiv > ipiv.txt 2>/dev/null || : > ipiv.txt
 say "kernel $(cat kernel.txt)"
 
 run_case count-tp $B/kvmswitch

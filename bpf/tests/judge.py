@@ -160,7 +160,7 @@ def check_counts(run, case, flavour, fallback):
     fast = sum(r.get("fastpath", 0) for r in msr)
     re_in = sum(r.get("reenter", 0) for r in msr)
     nrips = read(run, "nrips.txt").strip()
-    ipi_virt = any(v in ("1", "Y") for v in read(run, "ipi-virt.txt").split())
+    ipi_virt = read(run, "avic.txt" if isa == "svm" else "ipiv.txt").strip() in ("1", "Y")
     if icrs == 0:
         tap(True, f"{case}: fastpath exits", "SKIP the workload made no ICR writes (no x2APIC)")
     elif ipi_virt:

@@ -101,8 +101,9 @@ class VmRunArgs(Case):
                                 rc=2)
 
     def test_missing_lab_qemu(self):
-        self.assertOneLineError(self.run_vm(['--', 'true'], env=self.env()),
-                                "no lab QEMU at")
+        env = self.env()
+        env['QEMU'] = 'lab'
+        self.assertOneLineError(self.run_vm(['--', 'true'], env=env), "no lab QEMU at")
 
     @unittest.skipIf(nested_kvm(), 'this host offers nested KVM')
     def test_kvm_without_nested_is_refused(self):
