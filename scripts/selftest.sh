@@ -74,6 +74,17 @@ while :; do
 	"$REPO/scripts/vm-run.sh" -q -f "$flavour" -t "$total" -i "$idle" -o "$tmp" -- \
 		"sh /out/run-selftests.sh /build/$flavour/selftests /out/todo.list | tee /out/tap-boot.txt" || vmrc=$?
 	[ -f "$tmp/tap-boot.txt" ] || : > "$tmp/tap-boot.txt"
+	case $vmrc in
+	124|125)
+		# A guest that died can lose its last writes to /out, so the
+		# results it printed on its console count (the TAP lines after
+		# the header): otherwise a test that passed could be blamed.
+		sed -n '/^TAP version/,$p' "$tmp/console.log" |
+			grep -a -E '^(TAP version|1\.\.|ok |not ok |#)' > "$tmp/tap-console.txt" || true
+		[ "$(wc -l < "$tmp/tap-console.txt")" -gt "$(wc -l < "$tmp/tap-boot.txt")" ] &&
+			mv "$tmp/tap-console.txt" "$tmp/tap-boot.txt"
+		rm -f "$tmp/tap-console.txt" ;;
+	esac
 	cat "$tmp/tap-boot.txt" >> "$tmp/tap.txt"
 	case $vmrc in 124|125) ;; *) break ;; esac
 	# Resume only after a boot that got as far as starting a test.
