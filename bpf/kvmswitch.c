@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 		.children = tool_argp_children,
 	};
 	struct kvmswitch_bpf *obj = NULL;
-	bool xf_tp, uret_tp, xf_fn, uret_fn, svm, vmx;
+	bool xf_tp, uret_tp, xf_fn, uret_fn, svm, vmx, nrips, svm_left, vmx_left;
 	FILE *info;
 	int err;
 
@@ -232,27 +232,29 @@ int main(int argc, char **argv)
 		bpf_program__set_autoload(obj->progs.svm_run_exit, false);
 	if (!vmx)
 		bpf_program__set_autoload(obj->progs.vmx_run_exit, false);
-	/*
-	 * Where the run loop is left: a REENTER_GUEST verdict was not followed.
-	 * Only where SVM can take the fastpath: attaching to this hot function
-	 * under TCG once ended in an int3 Oops (bpf/README.md).
-	 */
-	if (!svm || !svm_nrips() || !kbtf_has_func("svm_handle_exit_irqoff"))
-		bpf_program__set_autoload(obj->progs.svm_loop_left, false);
-	if (!vmx || !kbtf_has_func("vmx_handle_exit_irqoff"))
-		bpf_program__set_autoload(obj->progs.vmx_loop_left, false);
 	meta.fastpath_source = svm && vmx ? "fexit:svm_vcpu_run,vmx_vcpu_run" :
 			       svm ? "fexit:svm_vcpu_run" :
 			       vmx ? "fexit:vmx_vcpu_run" : "none";
+	/*
+	 * Where the run loop is left: a REENTER_GUEST verdict was not followed.
+	 * On SVM only where it can take the fastpath: attaching to this hot
+	 * function under TCG once ended in an int3 Oops (bpf/README.md).
+	 */
+	nrips = svm && svm_nrips();
+	svm_left = nrips && kbtf_has_func("svm_handle_exit_irqoff");
+	vmx_left = vmx && kbtf_has_func("vmx_handle_exit_irqoff");
+	if (!svm_left)
+		bpf_program__set_autoload(obj->progs.svm_loop_left, false);
+	if (!vmx_left)
+		bpf_program__set_autoload(obj->progs.vmx_loop_left, false);
 	if (!svm && !vmx)
 		meta.reenter_source = "none";
-	else if (svm && !svm_nrips())
+	else if (svm && !nrips)
 		meta.reenter_source = "none (kvm_amd nrips=0: SVM takes no fastpath)";
-	else if ((svm && !kbtf_has_func("svm_handle_exit_irqoff")) ||
-		 (vmx && !kbtf_has_func("vmx_handle_exit_irqoff")))
-		meta.reenter_source = "REENTER_GUEST verdicts (no handle_exit_irqoff to see the loop left)";
-	else
+	else if (svm_left == svm && vmx_left == vmx)
 		meta.reenter_source = "next kvm_entry before handle_exit_irqoff";
+	else
+		meta.reenter_source = "REENTER_GUEST verdicts (no handle_exit_irqoff to see the loop left)";
 
 	if (!env.read_msr)
 		bpf_program__set_autoload(obj->progs.handle_read_msr, false);

@@ -119,9 +119,7 @@ guest_script=$REPO/scripts/guest/bench-cases.sh
 start=$(date +%s)
 qemu=none
 [ "$host" = 1 ] || qemu=$(qemu_id)
-qemu_line=
-[ "$host" = 1 ] || qemu_line=$qemu
-stage "bench: ${#cases[@]} case(s) [${cases[*]}] on ${flavours[*]}, accel $accel, $cpu${qemu_line:+, $qemu_line}"
+stage "bench: ${#cases[@]} case(s) [${cases[*]}] on ${flavours[*]}, accel $accel, $cpu, QEMU: $qemu"
 for fl in "${flavours[@]}"; do
 	stage "bench: $fl: starting"
 	t0=$(date +%s)

@@ -95,6 +95,27 @@ free_mb() {
 	df -Pk "$1" | awk 'NR == 2 { print int($4 / 1024) }'
 }
 
+# missing_packages PKG...: those of the Debian packages that are not installed.
+missing_packages() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"
+	done
+}
+
+# apt_install WHAT PKG...: install PKG... as root, or fail naming them.
+apt_install() {
+	local what=$1
+	shift
+	[ $# -gt 0 ] || return 0
+	[ "$(id -u)" -eq 0 ] || die "missing $what: $* (run as root or apt-get install them)"
+	stage "installing $*"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null || die "apt-get update failed"
+	apt-get install -y -q --no-install-recommends "$@" >/dev/null ||
+		die "apt-get install $* failed"
+}
+
 # Atomically publish a file: write to NAME.tmp, then call publish NAME.
 publish() {
 	mv -f "$1.tmp" "$1"

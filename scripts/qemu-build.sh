@@ -30,18 +30,9 @@ if [ -x "$out/bin/qemu-system-x86_64" ] &&
 	exit 0
 fi
 
-missing=()
-for p in $BUILD_DEPS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$(id -u)" -eq 0 ] ||
-		die "missing build dependencies for the lab QEMU: ${missing[*]} (apt-get install them as root)"
-	stage "qemu: installing ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		"${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
-fi
+# shellcheck disable=SC2086 # BUILD_DEPS is a word list
+mapfile -t missing < <(missing_packages $BUILD_DEPS)
+apt_install "build dependencies for the lab QEMU" ${missing[@]+"${missing[@]}"}
 
 # deb-src entries for the Debian bookworm suites the deb entries use: the
 # same mirrors and options (Signed-By must match, or apt refuses both).

@@ -203,7 +203,7 @@ static void *migrator_thread(void *arg)
 			CPU_SET((i + n) % nr_cpus, &set);
 			if (!sched_setaffinity(w[i].tid, sizeof(set), &set))
 				migrations_asked++;
-			/* KVM_RUN returns -EINTR; the library runs it again. */
+			/* KVM_RUN returns -EINTR; vcpu_thread() counts it. */
 			if (!pthread_kill(w[i].thread, SIGUSR1))
 				signals_sent++;
 		}

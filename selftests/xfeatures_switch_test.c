@@ -601,36 +601,51 @@ static const char *flavour(void)
 	return getenv("LAZYSWITCH_FLAVOUR");
 }
 
-static void test_count_fastpath(const char *no_counters)
+/*
+ * Count the switches over one KVM_RUN of a fastpath workload @w. Returns the
+ * kernel flavour to judge the counts on, or NULL after a SKIP of @what:
+ * without counters, without a fastpath (both flavours must then switch once
+ * per entry, checked first), or on an unknown kernel.
+ */
+static const char *count_fastpath_workload(const char *what, const char *no_counters,
+					   enum workload w, const char *desc,
+					   uint64_t min_entries, uint64_t *c)
 {
-	uint64_t c[NR_COUNTERS], extra;
 	const char *fl = flavour();
 
 	if (no_counters) {
-		ksft_test_result_skip("fastpath switch count: %s\n", no_counters);
-		return;
+		ksft_test_result_skip("%s: %s\n", what, no_counters);
+		return NULL;
 	}
-	count_workload(WL_ICR_WRITES, c);
-	print_counts("one KVM_RUN of 1000 x2APIC ICR writes", c);
-	/* Always true, fastpath or not: every entry is bracketed by a switch. */
-	TEST_ASSERT(c[C_ENTRY] >= FASTPATH_EXITS + 1, "only %lu entries", c[C_ENTRY]);
+	count_workload(w, c);
+	print_counts(desc, c);
+	TEST_ASSERT(c[C_ENTRY] >= min_entries, "only %lu entries", c[C_ENTRY]);
 	TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_HOST_XF]);
 	TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_HOST_PKRU]);
 
 	if (host_cpu_is_amd && !get_kvm_amd_param_integer("nrips")) {
-		/* No fastpath: both flavours must switch once per entry. */
 		assert_switch_per_entry(c);
-		ksft_test_result_skip("fastpath switch count: kvm_amd.nrips=0 (the host CPU has no "
-				      "NRIPS, e.g. QEMU TCG), so SVM never takes the fastpath; "
-				      "checked the slow-path count (%lu per %lu entries) instead\n",
-				      c[C_GUEST_XF], c[C_ENTRY]);
-		return;
+		ksft_test_result_skip("%s: kvm_amd.nrips=0 (the host CPU has no NRIPS, e.g. QEMU "
+				      "TCG), so SVM never takes the fastpath; checked one switch "
+				      "per entry (%lu) instead\n", what, c[C_ENTRY]);
+		return NULL;
 	}
-	if (!fl) {
-		ksft_test_result_skip("fastpath switch count: unknown kernel flavour (set "
-				      "LAZYSWITCH_FLAVOUR=baseline or patched)\n");
+	if (!fl)
+		ksft_test_result_skip("%s: unknown kernel flavour (set "
+				      "LAZYSWITCH_FLAVOUR=baseline or patched)\n", what);
+	return fl;
+}
+
+static void test_count_fastpath(const char *no_counters)
+{
+	uint64_t c[NR_COUNTERS], extra;
+	const char *fl;
+
+	/* Always true, fastpath or not: every entry is bracketed by a switch. */
+	fl = count_fastpath_workload("fastpath switch count", no_counters, WL_ICR_WRITES,
+				     "one KVM_RUN of 1000 x2APIC ICR writes", FASTPATH_EXITS + 1, c);
+	if (!fl)
 		return;
-	}
 	/* Entries beyond the ICR writes and the final sync are interrupts etc. */
 	extra = c[C_ENTRY] - (FASTPATH_EXITS + 1);
 	if (!strcmp(fl, "baseline")) {
@@ -651,31 +666,15 @@ static void test_count_fastpath(const char *no_counters)
 static void test_count_pending_hlts(const char *no_counters)
 {
 	uint64_t c[NR_COUNTERS], saved;
-	const char *fl = flavour();
+	const char *fl;
 
-	if (no_counters) {
-		ksft_test_result_skip("pending-interrupt HLT switch count: %s\n", no_counters);
+	fl = count_fastpath_workload("pending-interrupt HLT switch count", no_counters,
+				     WL_PENDING_HLTS,
+				     "one KVM_RUN of 500 HLTs with an interrupt pending", 0, c);
+	if (!fl)
 		return;
-	}
-	count_workload(WL_PENDING_HLTS, c);
-	print_counts("one KVM_RUN of 500 HLTs with an interrupt pending", c);
-	TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_HOST_XF]);
-	TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_HOST_PKRU]);
 	/* Entries that were not bracketed by a switch: fastpath re-entries. */
 	saved = c[C_ENTRY] - c[C_GUEST_XF];
-
-	if (host_cpu_is_amd && !get_kvm_amd_param_integer("nrips")) {
-		assert_switch_per_entry(c);
-		ksft_test_result_skip("pending-interrupt HLT switch count: kvm_amd.nrips=0, so "
-				      "HLT never takes the fastpath; checked one switch per entry "
-				      "(%lu) instead\n", c[C_ENTRY]);
-		return;
-	}
-	if (!fl) {
-		ksft_test_result_skip("pending-interrupt HLT switch count: unknown kernel flavour "
-				      "(set LAZYSWITCH_FLAVOUR=baseline or patched)\n");
-		return;
-	}
 	if (!strcmp(fl, "baseline")) {
 		assert_switch_per_entry(c);
 	} else {
