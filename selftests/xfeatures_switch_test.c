@@ -39,6 +39,7 @@
 #define MMIO_GPA		0xc0000000ull
 #define TIMER_VECTOR		0xec
 #define IPI_VECTOR		0xed
+#define APIC_ISR_BASE		0x100	/* not in the selftests' apic.h */
 #define ABSENT_APIC_ID		0x1000u		/* no vCPU has this x2APIC ID */
 #define ROUNDS			20
 #define FASTPATH_EXITS		1000
@@ -288,16 +289,37 @@ static void watchdog_arm(int seconds)
 
 static struct kvm_vcpu *vcpu;
 
+static bool apic_vector_set(const struct kvm_lapic_state *lapic, int base, int vector)
+{
+	uint32_t word;
+
+	memcpy(&word, &lapic->regs[base + (vector / 32) * 0x10], sizeof(word));
+	return word & (1u << (vector % 32));
+}
+
+/* Where the interrupt went: never raised (IRR clear), held, or in service. */
 static void watchdog_check(void)
 {
+	struct kvm_vcpu_events events;
+	struct kvm_lapic_state lapic;
+	struct kvm_mp_state mp;
 	struct kvm_regs regs;
 
 	if (!watchdog_fired)
 		return;
 	vcpu_regs_get(vcpu, &regs);
-	TEST_FAIL("guest made no progress for %d s (RIP 0x%llx, mp_state %s): lost interrupt?",
-		  WATCHDOG_SECONDS, regs.rip,
-		  vcpu->run->exit_reason == KVM_EXIT_INTR ? "interrupted" : "running");
+	vcpu_mp_state_get(vcpu, &mp);
+	vcpu_events_get(vcpu, &events);
+	vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic);
+	TEST_FAIL("guest made no progress for %d s: lost interrupt? RIP 0x%llx RFLAGS 0x%llx "
+		  "mp_state %u, interrupt injected %u nr 0x%x shadow %u; IPI 0x%x IRR %d ISR %d, "
+		  "timer 0x%x IRR %d ISR %d",
+		  WATCHDOG_SECONDS, regs.rip, regs.rflags, mp.mp_state,
+		  events.interrupt.injected, events.interrupt.nr, events.interrupt.shadow,
+		  IPI_VECTOR, apic_vector_set(&lapic, APIC_IRR, IPI_VECTOR),
+		  apic_vector_set(&lapic, APIC_ISR_BASE, IPI_VECTOR),
+		  TIMER_VECTOR, apic_vector_set(&lapic, APIC_IRR, TIMER_VECTOR),
+		  apic_vector_set(&lapic, APIC_ISR_BASE, TIMER_VECTOR));
 }
 
 /* Run until the guest's next GUEST_SYNC, checking host state after every return. */
