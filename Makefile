@@ -32,7 +32,7 @@ help:
 	@echo "make check-patches  quilt push --fuzz=0 + checkpatch --strict on the series"
 	@echo "make deps           install the Debian packages the lab needs"
 	@echo "make clean          remove build/ (results/ is kept)"
-	@echo "Variables: KSRC=<6.12 tree> ACCEL=tcg|kvm|auto QEMU=system|lab TESTS=<regex>"
+	@echo "Variables: KSRC=<6.12 tree> ACCEL=tcg|kvm|auto QEMU=lab|system TESTS=<regex>"
 
 deps:
 	@scripts/deps.sh
@@ -42,11 +42,12 @@ build-baseline build-patched build-debug: build-%: deps
 	@scripts/kbuild.sh $*
 	@$(MAKE) -s $(INITRAMFS)
 
-# The lab QEMU (Debian's, with qemu/patches: NRIP save), built and used
-# with QEMU=lab; not the default yet (qemu/README.md, "Open findings").
+# The lab QEMU (Debian's, with qemu/patches: NRIP save), the emulator of
+# every lab run unless QEMU=system; HOST=1 runs none.
 qemu: deps
 	@scripts/qemu-build.sh
 
+QEMU ?= lab
 LAB_QEMU := $(if $(filter lab,$(QEMU)),$(if $(filter 1,$(HOST)),,qemu),)
 build: build-baseline build-patched $(LAB_QEMU)
 

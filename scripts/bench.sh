@@ -169,7 +169,7 @@ done
 stage "bench: flame graphs and summary"
 python3 "$REPO/scripts/bench_report.py" --work "$work" --out "$tmp" \
 	--build "$BUILD" --template "$template" --accel "$accel" --cpu "$cpu" \
-	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} QEMU=${QEMU:-system} HOST=$host BENCH_OPTS=\"$bench_opts\"" \
+	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} QEMU=$QEMU HOST=$host BENCH_OPTS=\"$bench_opts\"" \
 	--flavours "${flavours[*]}" --cases "${cases[*]}" ||
 	die "bench: report failed"
 

@@ -45,7 +45,9 @@ def parse_list(lines):
 
 
 def parse_known(lines):
-    """Known-failures lines 'path accel[/flavour] kind reason...' -> {path: [entries]}."""
+    """Known-failures lines 'path accel[/flavour] kind [match=REGEX] reason...'
+    -> {path: [entries]}. With match=, only a failure whose TAP directive or
+    log matches REGEX (no spaces: use \\s) is the known one."""
     known = {}
     for n, line in enumerate(lines, 1):
         line = line.strip()
@@ -70,8 +72,18 @@ def parse_known(lines):
                              f'{", ".join(KINDS)} (each may be KIND=SECONDS)')
         if kind == 'slow' and budget is None:
             raise InputError(f'known-failures line {n}: slow needs its budget (slow=SECONDS)')
+        match = None
+        if reason.startswith('match='):
+            sig, _, reason = reason.partition(' ')
+            try:
+                match = re.compile(sig[len('match='):])
+            except re.error as e:
+                raise InputError(f'known-failures line {n}: bad match= regex: {e}')
+            if not reason.strip() or not match.pattern:
+                raise InputError(f'known-failures line {n}: match=REGEX needs a regex and a reason')
         known.setdefault(path, []).append({'accel': accel, 'flavour': flavour or None,
-                                           'kind': kind, 'reason': reason, 'budget': budget})
+                                           'kind': kind, 'reason': reason, 'budget': budget,
+                                           'match': match})
     return known
 
 
@@ -115,7 +127,24 @@ def known_entry(known, path, accel, flavour=None):
     return hits[0] if hits else None
 
 
-def judge(tests, tap, known, accel, flavour=None):
+def signature_seen(k, directive, log):
+    """Whether a failure is the known one: any, or one matching the entry's match=."""
+    if k['match'] is None:
+        return True
+    return bool(k['match'].search(directive) or k['match'].search(log()))
+
+
+def read_log(logs, path):
+    """The output the guest saved for test path (run-selftests.sh), or ''."""
+    try:
+        with open(os.path.join(logs, path.replace('/', '_') + '.log'), errors='replace') as f:
+            return f.read()
+    except OSError:
+        return ''
+
+
+def judge(tests, tap, known, accel, flavour=None, logs=None):
+    """logs: the directory of the tests' output, for known failures with match=."""
     out = []
     for origin, path in tests:
         r = tap.get(path)
@@ -131,7 +160,9 @@ def judge(tests, tap, known, accel, flavour=None):
             rec.update(status='pass', detail='')
             if k and k['kind'] != 'flaky':
                 rec['detail'] = 'unexpected pass of a known failure: ' + k['reason']
-        elif k and (k['kind'] != 'timeout' or r['directive'].startswith('TIMEOUT')):
+        elif (k and (k['kind'] != 'timeout' or r['directive'].startswith('TIMEOUT'))
+              and signature_seen(k, r['directive'],
+                                 lambda: read_log(logs, path) if logs else '')):
             rec.update(status='xfail', detail=f"{r['directive']}; known: {k['reason']}")
         else:
             rec.update(status='fail', detail=r['directive'])
@@ -231,6 +262,7 @@ def main(argv=None):
     ap.add_argument('--accel', required=True, choices=RUN_ACCELS)
     ap.add_argument('--flavour', required=True, choices=FLAVOURS)
     ap.add_argument('--json', help='write the summary here (atomically)')
+    ap.add_argument('--logs', help="the tests' output (LOGS/<path with _ for />.log)")
     ap.add_argument('--compare', help="the other flavour's summary.json")
     ap.add_argument('--meta', action='append', default=[], metavar='KEY=VALUE')
     a = ap.parse_args(argv)
@@ -259,7 +291,7 @@ def main(argv=None):
     except (InputError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    recs = judge(tests, tap, known, a.accel, a.flavour)
+    recs = judge(tests, tap, known, a.accel, a.flavour, a.logs)
     summary = {'flavour': a.flavour, 'accel': a.accel, 'meta': meta,
                'counts': counts(recs), 'tests': recs}
     report(summary, other, sys.stdout)

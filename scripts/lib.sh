@@ -8,6 +8,9 @@ RESULTS=${RESULTS_DIR:-$REPO/results}
 # The two kernels every comparison (bench, test) is between. The debug
 # flavour (the patched series plus kernel-debug.config) is built on demand.
 FLAVOURS="baseline patched"
+# The emulator of lab runs: the lab QEMU (qemu/: NRIP save, as hardware has
+# it), or Debian's own with QEMU=system.
+QEMU=${QEMU:-lab}
 # The series line that closes the instrumentation-only head of the series,
 # and the one after which patches are the debug flavour's only (checks).
 BASELINE_MARK='# === baseline ends here'
@@ -121,11 +124,9 @@ publish() {
 	mv -f "$1.tmp" "$1"
 }
 
-# qemu_bin: the emulator of lab runs: Debian's own, or with QEMU=lab the
-# lab QEMU (scripts/qemu-build.sh: Debian's, with NRIP save for TCG, as
-# hardware has it). Not the default yet: qemu/README.md, "Open findings".
+# qemu_bin: the path of the emulator that QEMU names.
 qemu_bin() {
-	case "${QEMU:-system}" in
+	case "$QEMU" in
 	lab)
 		local q=$BUILD/qemu/bin/qemu-system-x86_64
 		[ -x "$q" ] || die "no lab QEMU at $q (run 'make qemu', or set QEMU=system for Debian's)"
@@ -144,7 +145,7 @@ qemu_bin() {
 qemu_id() {
 	local q
 	q=$(qemu_bin) || exit $?
-	if [ "${QEMU:-system}" = lab ]; then
+	if [ "$QEMU" = lab ]; then
 		python3 -c 'import json, sys
 j = json.load(open(sys.argv[1]))
 print("lab QEMU %s (Debian %s + %d patch(es), sha256 %s)" % (j["version"].split()[-1],

@@ -40,7 +40,7 @@ done < "$list"
 # The known-failures list is checked here, before the VM boots.
 # Known failures name tcg-system for what holds only on Debian's QEMU.
 known_accel=$(resolve_accel)
-[ "$known_accel" = tcg ] && [ "${QEMU:-system}" = system ] && known_accel=tcg-system
+[ "$known_accel" = tcg ] && [ "$QEMU" = system ] && known_accel=tcg-system
 known=$REPO/selftests/known-failures.txt
 python3 "$REPO/scripts/ksft_summary.py" budgets --list "$list" --known "$known" \
 	--accel "$known_accel" --flavour "$flavour" > "$list.new" || exit 1	# it printed the one error line
@@ -117,7 +117,7 @@ other=baseline
 jrc=0
 python3 "$REPO/scripts/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.list" \
 	--known "$known" --accel "$known_accel" --flavour "$flavour" \
-	--json "$tmp/summary.json" --compare "$RESULTS/test-$other-latest/summary.json" \
+	--json "$tmp/summary.json" --logs "$tmp/logs" --compare "$RESULTS/test-$other-latest/summary.json" \
 	--meta "kernel_version=$kernel_version" --meta "source=$source" \
 	--meta "series=$(cat "$fdir/applied.sha")" --meta "vm_exit=$vmrc" --meta "boots=$boots" \
 	--meta "boot_to_command_s=$boot_to_command_s" --meta "wall_s=$wall_s" \

@@ -112,6 +112,31 @@ class JudgeTest(unittest.TestCase):
         with self.assertRaises(ks.InputError):
             ks.parse_known(['x86_64/a tcg sluggish=30 not a kind'])
 
+    def test_match_excuses_only_its_signature(self):
+        known = ks.parse_known([r'x86_64/debug_regs tcg fail=30 match=TIMEOUT|Guest\sfailed '
+                                'times out, or the guest shuts down',
+                                r'lazyswitch/c_test tcg fail=30 match=TIMEOUT|Guest\sfailed '
+                                'times out, or the guest shuts down'])
+        self.assertEqual(known['x86_64/debug_regs'][0]['reason'],
+                         'times out, or the guest shuts down')
+        with tempfile.TemporaryDirectory() as logs:
+            # debug_regs: exit 254 with another message; c_test: TIMEOUT
+            with open(os.path.join(logs, 'x86_64_debug_regs.log'), 'w') as f:
+                f.write('==== Test Assertion Failure ====\n  rseq CPU = 1, sched CPU = 0\n')
+            st = self.status(ks.judge(self.tests, self.tap, known, 'tcg', logs=logs))
+            self.assertEqual((st['x86_64/debug_regs'], st['lazyswitch/c_test']),
+                             ('fail', 'xfail'))
+            with open(os.path.join(logs, 'x86_64_debug_regs.log'), 'w') as f:
+                f.write('==== Test Assertion Failure ====\n  Guest failed?\n')
+            st = self.status(ks.judge(self.tests, self.tap, known, 'tcg', logs=logs))
+            self.assertEqual(st['x86_64/debug_regs'], 'xfail')
+        # No logs: only the directive can match.
+        st = self.status(ks.judge(self.tests, self.tap, known, 'tcg'))
+        self.assertEqual(st['x86_64/debug_regs'], 'fail')
+        for bad in ('x86_64/a tcg fail match=( unbalanced', 'x86_64/a tcg fail match=x'):
+            with self.assertRaises(ks.InputError):
+                ks.parse_known([bad])
+
     def test_budgets_apply_per_accelerator(self):
         known = ks.parse_known(['lazyswitch/c_test tcg timeout=30 slow under TCG',
                                 'x86_64/debug_regs tcg fail not a timeout'])
