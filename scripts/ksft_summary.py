@@ -74,13 +74,19 @@ def parse_known(lines):
             raise InputError(f'known-failures line {n}: slow needs its budget (slow=SECONDS)')
         match = None
         if reason.startswith('match='):
-            sig, _, reason = reason.partition(' ')
+            sig, reason = (reason.split(None, 1) + [''])[:2]
             try:
                 match = re.compile(sig[len('match='):])
             except re.error as e:
                 raise InputError(f'known-failures line {n}: bad match= regex: {e}')
             if not reason.strip() or not match.pattern:
                 raise InputError(f'known-failures line {n}: match=REGEX needs a regex and a reason')
+            if kind == 'slow':
+                raise InputError(f'known-failures line {n}: slow is no failure: no match=')
+        key = (accel, flavour or None)
+        if any((e['accel'], e['flavour']) == key for e in known.get(path, [])):
+            raise InputError(f'known-failures line {n}: a second entry for {path} on '
+                             f'{accel}{slash}{flavour}')
         known.setdefault(path, []).append({'accel': accel, 'flavour': flavour or None,
                                            'kind': kind, 'reason': reason, 'budget': budget,
                                            'match': match})
@@ -119,11 +125,12 @@ def parse_tap(lines):
 
 
 def known_entry(known, path, accel, flavour=None):
-    """The entry for path on accel: one naming flavour first, then one for all."""
-    accels = ('any', 'tcg', accel) if accel == 'tcg-system' else ('any', accel)
+    """The entry for path on accel: one naming the flavour first, then the
+    most specific accelerator (tcg-system, tcg, any)."""
+    accels = (accel, 'tcg', 'any') if accel == 'tcg-system' else (accel, 'any')
     hits = [e for e in known.get(path, []) if e['accel'] in accels
             and e['flavour'] in (None, flavour)]
-    hits.sort(key=lambda e: e['flavour'] is None)
+    hits.sort(key=lambda e: (e['flavour'] is None, accels.index(e['accel'])))
     return hits[0] if hits else None
 
 

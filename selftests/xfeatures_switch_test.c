@@ -779,8 +779,8 @@ int main(int argc, char *argv[])
 	test_guest_state();
 	if (with_hlt_timer) {
 		/*
-		 * HLT cases live here: under nested TCG an interrupt for a
-		 * halted vCPU is sometimes never delivered, on either kernel.
+		 * HLT cases live here: a QEMU that drops the STI shadow at
+		 * VMRUN (svm_int_shadow_test) lets them sleep for good.
 		 */
 		test_count_pending_hlts(open_counters());
 		kvm_vm_free(vm);

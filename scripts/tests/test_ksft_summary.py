@@ -133,9 +133,27 @@ class JudgeTest(unittest.TestCase):
         # No logs: only the directive can match.
         st = self.status(ks.judge(self.tests, self.tap, known, 'tcg'))
         self.assertEqual(st['x86_64/debug_regs'], 'fail')
-        for bad in ('x86_64/a tcg fail match=( unbalanced', 'x86_64/a tcg fail match=x'):
+        # A tab ends the regex as a space does.
+        tabbed = ks.parse_known(['x86_64/a tcg fail match=foo\tthe reason'])
+        self.assertEqual(tabbed['x86_64/a'][0]['match'].pattern, 'foo')
+        for bad in ('x86_64/a tcg fail match=( unbalanced', 'x86_64/a tcg fail match=x',
+                    'x86_64/a tcg slow=60 match=x needs time, fails never'):
             with self.assertRaises(ks.InputError):
                 ks.parse_known([bad])
+
+    def test_one_entry_per_test_accel_and_flavour(self):
+        with self.assertRaises(ks.InputError):
+            ks.parse_known(['x86_64/a tcg fail one', 'x86_64/a tcg flaky two'])
+        ks.parse_known(['x86_64/a tcg fail one', 'x86_64/a tcg/debug slow=60 two',
+                        'x86_64/a tcg-system flaky three'])
+
+    def test_tcg_system_entry_wins_over_tcg_on_debian_qemu(self):
+        known = ks.parse_known([r'x86_64/debug_regs tcg fail match=nothing\sseen only this',
+                                'x86_64/debug_regs tcg-system fail any failure'])
+        self.assertEqual(self.status(ks.judge(self.tests, self.tap, known, 'tcg-system'))
+                         ['x86_64/debug_regs'], 'xfail')
+        self.assertEqual(self.status(ks.judge(self.tests, self.tap, known, 'tcg'))
+                         ['x86_64/debug_regs'], 'fail')
 
     def test_budgets_apply_per_accelerator(self):
         known = ks.parse_known(['lazyswitch/c_test tcg timeout=30 slow under TCG',
