@@ -43,3 +43,23 @@ if ! [ -x "$pr/perf" ] || ! cmp -s "$perf" "$pr/perf"; then
 	rm -rf "$pr"
 	mv "$pr.tmp" "$pr"
 fi
+
+# The emulator profiler (bench/profile/): a TCG plugin, built against the
+# plugin header of the lab QEMU's own source. Debian's QEMU and HOST=1
+# runs have no lab QEMU source: there the profile is not made.
+if [ "$QEMU" = lab ] && [ "${HOST:-0}" != 1 ]; then
+	so=$BUILD/profile/insn_profile.so
+	src=$REPO/bench/profile/insn_profile.c
+	hdr=$BUILD/qemu/src/include/qemu/qemu-plugin.h
+	[ -f "$hdr" ] || die "no $hdr: build the lab QEMU first (make qemu)"
+	if ! [ -f "$so" ] || [ "$src" -nt "$so" ] || [ "$hdr" -nt "$so" ]; then
+		need pkg-config pkg-config
+		stage "bench: building the emulator profiler (TCG plugin)"
+		mkdir -p "$BUILD/profile"
+		# shellcheck disable=SC2046 # pkg-config prints several flags
+		gcc -O2 -Wall -Werror -shared -fPIC $(pkg-config --cflags glib-2.0) \
+			-I"$(dirname "$hdr")" -o "$so.tmp" "$src" ||
+			die "the emulator profiler did not build"
+		mv "$so.tmp" "$so"
+	fi
+fi

@@ -116,6 +116,52 @@ trap 'stop_children; echo "error: bench interrupted" >&2; exit 130' INT
 trap 'stop_children; echo "error: bench terminated" >&2; exit 143' TERM
 
 guest_script=$REPO/scripts/guest/bench-cases.sh
+
+# profile_boot FLAVOUR: a second boot whose QEMU loads the emulator profiler
+# (bench/profile/), to count every instruction of each measured window, the
+# IRQs-off world switch included. It reruns each case that passed with the
+# same iteration count. What cannot be profiled is said in
+# $work/FLAVOUR-profile/status; it never fails the benchmark.
+profiler=$BUILD/profile/insn_profile.so
+profile_boot() {
+	local fl=$1 pdir=$work/$1-profile list="" c iters prc
+	mkdir -p "$pdir/prof" "$pdir/cases"
+	if [ "$QEMU" != lab ]; then
+		echo "not made: the emulator profiler needs the lab QEMU (QEMU=lab)" > "$pdir/status"
+		return
+	fi
+	if ! [ -f "$profiler" ]; then
+		echo "not made: no $profiler (scripts/bench-prep.sh builds it)" > "$pdir/status"
+		return
+	fi
+	for c in "${cases[@]}"; do
+		[ "$(cat "$work/$fl/cases/$c/status" 2>/dev/null)" = "$c ok" ] || continue
+		iters=$(awk -v c="$c" '$1 == c && $3 == "iters" { print $2 }' "$work/$fl/cases/$c/bench.txt")
+		[ -n "$iters" ] && list+=" $c:$iters"
+	done
+	if [ -z "$list" ]; then
+		echo "not made: no case ran on $fl" > "$pdir/status"
+		return
+	fi
+	stage "bench: $fl: profiled boot (instructions counted by the emulator)"
+	cp "$REPO/scripts/guest/bench-profile.sh" "$pdir/bench-profile.sh"
+	set +e
+	(QEMU_EXTRA="-plugin $profiler,out=$pdir/prof/win" "$REPO/scripts/vm-run.sh" -q -f "$fl" \
+		-t $((120 + 120 * ${#cases[@]})) -o "$pdir" -- \
+		"BENCH_OPTS='$bench_opts' BENCH=/build/$fl/$bench_rel sh /out/bench-profile.sh /out/cases$list" \
+		2> "$pdir/vm-run.err" |
+		sed -u -n "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /p"
+		exit "${PIPESTATUS[0]}") &
+	wait $!
+	prc=$?
+	set -e
+	if [ "$prc" -eq 0 ]; then
+		echo "ok" > "$pdir/status"
+	else
+		echo "not made: the profiled $fl boot ended with status $prc ($(grep -m1 '^error:' "$pdir/vm-run.err" || echo "console: $pdir/console.log"))" > "$pdir/status"
+		stage "bench: $fl: profile $(cat "$pdir/status")"
+	fi
+}
 start=$(date +%s)
 qemu=none
 [ "$host" = 1 ] || qemu=$(qemu_id)
@@ -164,6 +210,7 @@ for fl in "${flavours[@]}"; do
 	fi
 	[ "$rc" -eq 0 ] || die "bench: the $fl run failed with status $rc"
 	stage "bench: $fl: done in $(($(date +%s) - t0)) s"
+	[ "$host" = 1 ] || profile_boot "$fl"
 done
 
 stage "bench: flame graphs and summary"

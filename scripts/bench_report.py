@@ -21,6 +21,29 @@ import sys
 BENCH_COMM = "lazyswitch_benc"      # the comm (15 chars) of lazyswitch_bench
 PERF_SCRIPTS = "/usr/lib/perf-core/scripts/python"
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "bench", "profile"))
+import profile_fold  # noqa: E402
+
+# The exit->entry path in the emulator profile: (row, functions). A row
+# counts the instructions of those functions' own code, with what the
+# compiler inlined into them (the profile has no call stacks). Baseline's
+# loads are kvm_load_{guest,host}_xsave_state; patch 0005/0006 split them.
+PROFILE_ROWS = [
+    ("VMRUN and the entry/exit assembly (__svm_vcpu_run)", ["__svm_vcpu_run"]),
+    ("svm_vcpu_enter_exit", ["svm_vcpu_enter_exit"]),
+    ("svm_vcpu_run", ["svm_vcpu_run"]),
+    ("XCR0/XSS/PKRU loads", ["kvm_load_guest_xsave_state", "kvm_load_host_xsave_state",
+                             "kvm_load_guest_xfeatures", "kvm_load_host_xfeatures",
+                             "kvm_load_guest_pkru", "kvm_load_host_pkru"]),
+    ("vcpu_enter_guest", ["vcpu_enter_guest"]),
+    ("fastpath handlers", ["svm_exit_handlers_fastpath", "handle_fastpath_set_msr_irqoff",
+                           "handle_fastpath_hlt"]),
+    ("svm_handle_exit", ["svm_handle_exit"]),
+    ("skip by decoding (emulator)", ["x86_decode_insn", "x86_emulate_instruction",
+                                     "x86_emulate_insn", "init_emulate_ctxt", "decode_operand"]),
+]
+# Must appear in every exit's profile (make test's bench smoke test checks).
+PROFILE_REQUIRED = ["vcpu_enter_guest", "svm_vcpu_run", "svm_vcpu_enter_exit", "__svm_vcpu_run"]
 
 # (key, label with its unit, decimals); summary.md says where each comes from
 FIGURES = [
@@ -257,6 +280,42 @@ def flame(case_dir, out_dir, fl, case, vmlinux, template, title):
     return None
 
 
+def emulator_profile(work, out_dir, fl, case, vmlinux, elf, title):
+    """Fold the profiled boot's window of one case: {status, figures} for figures.json."""
+    pdir = os.path.join(work, f"{fl}-profile")
+    boot = read_text(os.path.join(pdir, "status")).strip()
+    if boot != "ok":
+        return {"status": boot or "not made: no profiled boot"}
+    cdir = os.path.join(pdir, "cases", case)
+    status = read_text(os.path.join(cdir, "status")).strip()
+    if status != f"{case} ok":
+        return {"status": "not made: " + (status.split(" ", 1)[1] if " " in status
+                                          else "the case was not profiled")}
+    b = parse_bench(read_text(os.path.join(cdir, "bench.txt")), case)
+    exits = round(b.get("iters", 0) * b.get("exits/iter", 0))
+    if exits <= 0:
+        return {"status": "not made: the profiled run reported no exits"}
+    try:
+        with open(os.path.join(cdir, "window")) as f:
+            counts = profile_fold.read_window(f)
+        km = profile_fold.KERNEL_MIN
+        stacks = profile_fold.fold(
+            counts, profile_fold.symbolize(sorted(x for x in counts if x >= km), vmlinux),
+            profile_fold.symbolize(sorted(x for x in counts if x < km), elf))
+    except (profile_fold.InputError, OSError) as e:
+        return {"status": f"not made: {e}"}
+    folded = os.path.join(out_dir, f"{fl}.profile.folded")
+    write_atomic(folded, "".join(f"{k} {stacks[k]}\n" for k in sorted(stacks)))
+    subprocess.run([sys.executable, os.path.join(HERE, "flamesvg.py"), "--title", title,
+                    "--subtitle", "instructions counted by the emulator (lab QEMU TCG plugin); "
+                    "frames are functions and what was inlined into them, not call stacks",
+                    folded, os.path.join(out_dir, f"{fl}.profile.svg")], check=False)
+    rows = {row: profile_fold.inclusive_any(stacks, funcs) / exits for row, funcs in PROFILE_ROWS}
+    return {"status": "ok", "exits": exits, "instructions": profile_fold.total(stacks),
+            "instructions_per_exit": profile_fold.total(stacks) / exits, "path_per_exit": rows,
+            "missing": [f for f in PROFILE_REQUIRED if not profile_fold.inclusive(stacks, f)]}
+
+
 def fmt(v, dec):
     if v is None:
         return "n/a"
@@ -280,7 +339,8 @@ def report(a):
         cdir = os.path.join(a.work, fl, "cases")
         m = {"kernel": read_text(os.path.join(cdir, "uname")).strip(),
              "cpu": read_text(os.path.join(cdir, "cpu")).strip(),
-             "nrips": read_text(os.path.join(cdir, "nrips")).strip()}
+             "nrips": read_text(os.path.join(cdir, "nrips")).strip(),
+             "perf_event": read_text(os.path.join(cdir, "perf_event")).strip() or "cpu-clock"}
         fdir = os.path.join(a.build, fl)
         for key, path in (("series_sha", "applied.sha"), ("config_sha256", "obj/.config")):
             p = os.path.join(fdir, path)
@@ -321,10 +381,19 @@ def report(a):
                 entry["figures"] = fig
                 entry["kvmswitch_totals"] = totals
                 vml = None if fl == "host" else os.path.join(a.build, fl, "obj", "vmlinux")
-                title = f"{case} on {fl} ({meta['flavours'][fl]['kernel']}, {a.accel})"
+                event = meta["flavours"][fl]["perf_event"]
+                title = (f"{case} on {fl} ({meta['flavours'][fl]['kernel']}, {a.accel}, perf {event}"
+                         + (": a timer, blind to IRQs-off code" if event == "cpu-clock" else "")
+                         + ")")
                 err = flame(cdir, case_out, fl, case, vml, a.template, title)
                 if err:
                     entry["flame_graph"] = f"not made: {err}"
+                if fl != "host":
+                    entry["profile"] = emulator_profile(
+                        a.work, case_out, fl, case, vml,
+                        os.path.join(a.build, fl, "selftests", "bench", "lazyswitch_bench"),
+                        f"{case} on {fl} ({meta['flavours'][fl]['kernel']}, {a.accel}): "
+                        "instructions per function")
                 write_atomic(os.path.join(case_out, f"{fl}.figures.json"),
                              json.dumps(entry, indent=1, sort_keys=True) + "\n")
             results[case][fl] = entry
@@ -336,6 +405,12 @@ def report(a):
                 subprocess.run([sys.executable, os.path.join(HERE, "flamesvg.py"), "--diff",
                                 "--title", f"{case}: {flavours[1]} vs {flavours[0]} ({a.accel})",
                                 b, p, os.path.join(case_out, "diff.svg")], check=False)
+            b, p = (os.path.join(case_out, f"{fl}.profile.folded") for fl in flavours)
+            if os.path.exists(b) and os.path.exists(p):
+                subprocess.run([sys.executable, os.path.join(HERE, "flamesvg.py"), "--diff",
+                                "--title", f"{case}: {flavours[1]} vs {flavours[0]}, "
+                                "instructions (emulator profile)",
+                                b, p, os.path.join(case_out, "profile-diff.svg")], check=False)
 
     write_atomic(os.path.join(a.out, "meta.json"), json.dumps(meta, indent=1) + "\n")
     write_atomic(os.path.join(a.out, "summary.json"),
@@ -409,10 +484,13 @@ def summary_md(meta, flavours, cases, results):
         lines += ["Not measured or incomplete:", ""] + notes + [""]
     lines += pvtimer_md(flavours, results)
     lines += reentry_md(flavours, cases, results)
+    lines += profile_md(flavours, cases, results)
     lines += probe_md(meta, flavours)
     lines.append("Per case: `<case>/<flavour>.figures.json`, the tools' raw JSON, folded stacks "
-                 "(`.folded`), flame graphs (`.html`, offline; `.svg`), and `diff.svg` "
-                 f"({flavours[-1]} vs {flavours[0]}: red = larger share of samples).")
+                 "(`.folded`), flame graphs (`.html`, offline; `.svg`), `diff.svg` "
+                 f"({flavours[-1]} vs {flavours[0]}: red = larger share of samples); from the "
+                 "emulator profile `<flavour>.profile.folded`, `.profile.svg` and "
+                 "`profile-diff.svg`.")
     return "\n".join(lines) + "\n"
 
 
@@ -462,6 +540,54 @@ def reentry_md(flavours, cases, results):
         return []
     return ["Fastpath re-entries (kvmswitch, traced run; writes happen only where guest and "
             "host values differ, -X):", ""] + lines + [""]
+
+
+# The cases whose exit->entry path summary.md shows: a full exit, and one
+# that re-enters from the fastpath.
+PROFILE_PATH_CASES = ("cpuid", "x2apic_ipi_absent")
+
+
+def ratio_str(b, p):
+    return f"{p / b:.2f}" if b else "n/a"
+
+
+def profile_md(flavours, cases, results):
+    """Instructions per exit from the emulator profile: per case, and along
+    the exit->entry path for a full exit and a fastpath one."""
+    profs = {c: [results[c][fl].get("profile", {}) for fl in flavours] for c in cases}
+    ok = [c for c in cases if all(p.get("status") == "ok" for p in profs[c])]
+    lines = ["## Emulator profile: instructions per exit", ""]
+    if len(flavours) != 2:
+        return []
+    if not ok:
+        why = sorted({p.get("status", "not made").removeprefix("not made: ")
+                      for c in cases for p in profs[c] if p.get("status") != "ok"})
+        return lines + ["Not made: " + "; ".join(why) + ".", ""]
+    lines += ["Every guest instruction of the measured window on the benchmark's vCPU, counted "
+              "by the lab QEMU (bench/profile: a TCG plugin), the IRQs-off world switch "
+              "included. Exact counts, divided by the exits of that run.", "",
+              f"| case | {flavours[0]} | {flavours[1]} | ratio |", "|---|---|---|---|"]
+    for c in ok:
+        b, p = (x["instructions_per_exit"] for x in profs[c])
+        lines.append(f"| {c} | {b:.0f} | {p:.0f} | {ratio_str(b, p)} |")
+    lines.append("")
+    for c in [c for c in PROFILE_PATH_CASES if c in ok] or ok[:1]:
+        b, p = (x["path_per_exit"] for x in profs[c])
+        lines += [f"{c}: the exit->entry path, instructions per exit in each function's own "
+                  "code and what is inlined into it (`" + c + "/profile-diff.svg`):", "",
+                  f"| function | {flavours[0]} | {flavours[1]} | ratio |", "|---|---|---|---|"]
+        for row, _ in PROFILE_ROWS:
+            if b.get(row) or p.get(row):
+                lines.append(f"| {row} | {b.get(row, 0):.1f} | {p.get(row, 0):.1f} | "
+                             f"{ratio_str(b.get(row, 0), p.get(row, 0))} |")
+        lines.append("")
+    for c in cases:
+        for fl, x in zip(flavours, profs[c]):
+            if x.get("status") == "ok" and x.get("missing"):
+                lines.append(f"- {c} on {fl}: the profile lacks {', '.join(x['missing'])}")
+            elif x.get("status") not in (None, "ok"):
+                lines.append(f"- {c} on {fl}: profile {x['status']}")
+    return lines + [""]
 
 
 def pvtimer_md(flavours, results):

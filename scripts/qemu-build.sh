@@ -14,7 +14,7 @@ out=$BUILD/qemu
 # The features the lab uses: TCG, KVM for ACCEL=kvm, 9p for build/ and the
 # run directory. Firmware is Debian's (qemu-system-data, seabios, ipxe): a
 # prefix outside /usr keeps QEMU from looking for it next to the binary.
-CONFIGURE_ARGS="--prefix=/opt/lazyswitch-qemu --target-list=x86_64-softmmu --without-default-features
+CONFIGURE_ARGS="--prefix=/opt/lazyswitch-qemu --target-list=x86_64-softmmu --without-default-features --enable-plugins
 --enable-tcg --enable-kvm --enable-virtfs --enable-cap-ng --enable-attr
 --enable-fdt=system --disable-docs --disable-tools --disable-user
 --disable-werror --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu"

@@ -34,6 +34,11 @@ stop() {
 	done
 }
 
+# perf's event: cycles where there is a PMU (NMI-sampled on Intel, so it
+# sees IRQs-off code); else cpu-clock, an hrtimer that never samples it.
+event=cycles
+$PERF stat -e cycles -x, true > /dev/null 2>&1 || event=cpu-clock
+echo "$event" > "$out/perf_event"
 cat /proc/kallsyms > "$out/kallsyms"
 uname -r > "$out/uname"
 grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//' > "$out/cpu"
@@ -85,7 +90,7 @@ for c in "$@"; do
 	rm -f "$fifo.ctl" "$fifo.ack"
 	mkfifo "$fifo.ctl" "$fifo.ack"
 	$PERF record -q -D -1 --control "fifo:$fifo.ctl,$fifo.ack" \
-		-e cpu-clock -F 997 -g -a -o "$d/perf.data" 2> "$d/perf.err" &
+		-e "$event" -F 997 -g -a -o "$d/perf.data" 2> "$d/perf.err" &
 	pf=$!
 	if ! attached "$d/kvmswitch.err" $ks || ! attached "$d/kvmexitlat.err" $kl; then
 		stop $ks $kl $pf

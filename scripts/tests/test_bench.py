@@ -121,6 +121,46 @@ class Summary(unittest.TestCase):
         self.assertIn("reload cycles/exit (est.)", md)
         self.assertIn("TCG-emulated TSC", md)
 
+    def test_emulator_profile_per_exit_and_along_the_path(self):
+        with tempfile.TemporaryDirectory() as d:
+            # A real binary to symbolize, standing in for vmlinux and the benchmark.
+            src, elf = os.path.join(d, "p.c"), os.path.join(d, "p")
+            with open(src, "w") as f:
+                f.write("int svm_vcpu_run(int x) { return x + 1; }\n"
+                        "int main(void) { return svm_vcpu_run(1); }\n")
+            subprocess.run(["gcc", "-g", "-O0", "-o", elf, src], check=True)
+            nm = subprocess.run(["nm", elf], capture_output=True, text=True, check=True).stdout
+            fn = next(int(l.split()[0], 16) for l in nm.splitlines() if l.endswith(" svm_vcpu_run"))
+            results = {"cpuid": {}}
+            for fl, n in (("baseline", 400), ("patched", 300)):
+                cdir = os.path.join(d, "work", f"{fl}-profile", "cases", "cpuid")
+                os.makedirs(cdir)
+                for name, text in (("../../status", "ok\n"), ("status", "cpuid ok\n"),
+                                   ("bench.txt", "cpuid 100 iters\ncpuid 1.000 exits/iter\n"),
+                                   ("window", f"{fn:x} {n}\n{fn + 1:x} {n}\n7f0000000000 200\n")):
+                    with open(os.path.join(cdir, name), "w") as f:
+                        f.write(text)
+                out = os.path.join(d, "out", fl)
+                os.makedirs(out)
+                prof = br.emulator_profile(os.path.join(d, "work"), out, fl, "cpuid", elf, elf, "t")
+                self.assertEqual(prof["status"], "ok")
+                self.assertEqual(prof["exits"], 100)
+                self.assertEqual(prof["instructions_per_exit"], (2 * n + 200) / 100)
+                self.assertEqual(prof["path_per_exit"]["svm_vcpu_run"], 2 * n / 100)
+                self.assertEqual(prof["missing"], ["vcpu_enter_guest", "svm_vcpu_enter_exit",
+                                                   "__svm_vcpu_run"])
+                self.assertTrue(os.path.getsize(os.path.join(out, f"{fl}.profile.svg")))
+                results["cpuid"][fl] = {"status": "ok", "profile": prof}
+            md = "\n".join(br.profile_md(["baseline", "patched"], ["cpuid"], results))
+            self.assertIn("| cpuid | 10 | 8 | 0.80 |", md)
+            self.assertIn("| svm_vcpu_run | 8.0 | 6.0 | 0.75 |", md)
+            self.assertIn("the profile lacks vcpu_enter_guest", md)
+            # No profiled boot: said once, why.
+            none = {"cpuid": {fl: {"status": "ok", "profile": {"status": "not made: needs the lab "
+                                                             "QEMU"}} for fl in ("baseline", "patched")}}
+            md = "\n".join(br.profile_md(["baseline", "patched"], ["cpuid"], none))
+            self.assertIn("Not made: needs the lab QEMU.", md)
+
     def test_reentry_saving_or_its_absence_with_the_reason(self):
         def fig(xf, pkru, fast, re):
             return {"status": "ok", "figures": {"xfeature_writes_per_exit": xf,

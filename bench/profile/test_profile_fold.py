@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of the emulator profile's folding (bench/profile/profile_fold.py)."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import profile_fold as pf  # noqa: E402
+
+# addr2line -a -f -i: innermost frame first, then what it is inlined into.
+ADDR2LINE = """0xffffffff81000010
+kvm_load_guest_xfeatures
+x86.c:1100
+vcpu_enter_guest
+x86.c:10900
+vcpu_run
+x86.c:11200
+0xffffffff81000020
+__svm_vcpu_run
+vmenter.S:170
+0xffffffff81000030
+??
+??:0
+"""
+
+
+class FoldTest(unittest.TestCase):
+    def test_window(self):
+        w = pf.read_window(['ffffffff81000010 3', '401000 2', '', 'ffffffff81000010 1'])
+        self.assertEqual(w, {0xffffffff81000010: 4, 0x401000: 2})
+        for bad in (['zz 1'], ['401000'], ['401000 x']):
+            with self.assertRaises(pf.InputError):
+                pf.read_window(bad)
+
+    def test_addr2line_inline_chain_is_outermost_first(self):
+        f = pf.parse_addr2line(ADDR2LINE)
+        self.assertEqual(f[0xffffffff81000010],
+                         ['vcpu_run', 'vcpu_enter_guest', 'kvm_load_guest_xfeatures'])
+        self.assertEqual(f[0xffffffff81000020], ['__svm_vcpu_run'])
+        self.assertEqual(f[0xffffffff81000030], [])
+        with self.assertRaises(pf.InputError):
+            pf.parse_addr2line('vcpu_run\nx86.c:1\n')
+
+    def test_fold_roots_and_per_function_sums(self):
+        counts = {0xffffffff81000010: 5, 0xffffffff81000020: 7, 0xffffffff81000030: 1,
+                  0x401000: 2, 0x7f0000000000: 3}
+        stacks = pf.fold(counts, pf.parse_addr2line(ADDR2LINE), {0x401000: ['guest_code']})
+        self.assertEqual(stacks, {
+            'kernel;vcpu_run;vcpu_enter_guest;kvm_load_guest_xfeatures': 5,
+            'kernel;__svm_vcpu_run': 7, 'kernel;[unknown]': 1,
+            'bench;guest_code': 2, '[unknown]': 3})
+        self.assertEqual(pf.total(stacks), 18)
+        # Own code plus what is inlined into it; the root is no function.
+        self.assertEqual(pf.inclusive(stacks, 'vcpu_enter_guest'), 5)
+        self.assertEqual(pf.inclusive(stacks, 'kernel'), 0)
+        self.assertEqual(pf.inclusive_any(stacks, ['vcpu_run', 'vcpu_enter_guest',
+                                                   '__svm_vcpu_run']), 12)
+
+    def test_folded_round_trip(self):
+        self.assertEqual(pf.read_folded(['a;b 3\n', 'a;b 2\n', 'a 1\n']), {'a;b': 5, 'a': 1})
+        with self.assertRaises(pf.InputError):
+            pf.read_folded(['a;b three'])
+
+    @unittest.skipUnless(shutil.which('addr2line') and shutil.which('gcc'),
+                         'needs binutils and gcc')
+    def test_symbolize_a_real_binary(self):
+        with tempfile.TemporaryDirectory() as d:
+            src, elf = os.path.join(d, 'p.c'), os.path.join(d, 'p')
+            with open(src, 'w') as f:
+                f.write('int work(int x) { return x * 3; }\nint main(void) { return work(2); }\n')
+            subprocess.run(['gcc', '-g', '-O0', '-o', elf, src], check=True)
+            nm = subprocess.run(['nm', elf], capture_output=True, text=True, check=True).stdout
+            addr = int(next(ln.split()[0] for ln in nm.splitlines() if ln.endswith(' work')), 16)
+            self.assertEqual(pf.symbolize([addr], elf), {addr: ['work']})
+            with self.assertRaises(pf.InputError):
+                pf.symbolize([addr], os.path.join(d, 'missing'))
+
+    def test_cli_bad_input_is_one_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            w = os.path.join(d, 'w')
+            open(w, 'w').close()
+            r = subprocess.run([sys.executable, pf.__file__, '--window', w, '--vmlinux', w,
+                                '--elf', w, '--out', os.path.join(d, 'o')],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2)
+            self.assertEqual(r.stderr.count('\n'), 1)
+            self.assertIn('empty window', r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, 'o')))
+
+
+if __name__ == '__main__':
+    unittest.main()

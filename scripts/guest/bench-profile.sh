@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# bench-profile.sh OUT CASE:ITERS...: run each case once more with -n ITERS,
+# in a guest whose QEMU loads bench/profile's TCG plugin. The plugin writes
+# each measured window to /out/prof/win.N as the benchmark leaves it; this
+# moves the case's window to OUT/CASE/window (one per run: -n measures once).
+# Environment: BENCH, BENCH_OPTS as for bench-cases.sh.
+out=$1
+shift
+say() { echo "LAZYSWITCH-CASE: $*"; }
+
+for ci in "$@"; do
+	c=${ci%%:*}
+	iters=${ci#*:}
+	d=$out/$c
+	mkdir -p "$d"
+	say "$c: profiled run, $iters iterations"
+	if ! "$BENCH" $BENCH_OPTS -n "$iters" "$c" > "$d/bench.txt" 2> "$d/bench.err"; then
+		echo "$c (failed) profiled run: $(tail -1 "$d/bench.err")" > "$d/status"
+		say "$(cat "$d/status")"
+		continue
+	fi
+	n=0
+	for w in /out/prof/win.*; do
+		[ -f "$w" ] || continue
+		n=$((n + 1))
+		mv "$w" "$d/window"
+	done
+	if [ $n -eq 1 ]; then
+		echo "$c ok" > "$d/status"
+	else
+		echo "$c (failed) $n profile windows, expected 1" > "$d/status"
+	fi
+	say "$(cat "$d/status")"
+done
