@@ -95,8 +95,9 @@ static uint64_t timer_delta_tsc;	/* hlt, TSC-deadline mode: TSC cycles */
 static uint32_t timer_delta_ns;		/* hlt, one-shot mode: TMICT at divide-by-1 */
 /*
  * -d: how far ahead the hlt case arms the timer. Far enough that the vCPU
- * really blocks: with the timer expiring around the HLT (-d 0 or 10 under
- * nested QEMU TCG) the interrupt was sometimes never delivered.
+ * really blocks: with the timer expiring around the HLT (-d 0 or 10), a QEMU
+ * that drops the STI shadow at VMRUN (Debian's 7.2; svm_int_shadow_test)
+ * sometimes delivers it before the HLT, which then sleeps.
  */
 static uint64_t opt_hlt_us = 1000;
 /*
