@@ -25,26 +25,7 @@ ok "4 flame graphs (html, svg, folded) for both kernels and a differential svg, 
 	'[ -n "$run" ] && for f in baseline.html patched.html baseline.svg patched.svg baseline.folded patched.folded diff.svg; do [ -s "$run/$case/$f" ] || exit 1; done && [ -z "$(find "$run" -size +2M)" ]'
 
 # A guest that dies mid-run (here: powers off during calibration) must end
-# the run with one error line and leave no run directory.# profile_has_path: both kernels' emulator profiles of $case were made and
-# have instructions in every exit-path function bench_report.py requires.
-profile_has_path() {
-	local fl
-	[ -n "$run" ] && [ -s "$run/$case/profile-diff.svg" ] || return 1
-	for fl in $FLAVOURS; do
-		python3 - "$run/$case/$fl.figures.json" <<'PY' || return 1
-import json, sys
-p = json.load(open(sys.argv[1])).get("profile", {})
-sys.exit(not (p.get("status") == "ok" and not p.get("missing") and p.get("instructions_per_exit", 0) > 0))
-PY
-	done
-}
-if [ "$QEMU" = lab ]; then
-	ok "6 the emulator profile of $case on both kernels has the exit path (vcpu_enter_guest, svm_vcpu_run, svm_vcpu_enter_exit, __svm_vcpu_run)" \
-		profile_has_path
-else
-	echo "ok 6 # SKIP the emulator profile needs the lab QEMU (QEMU=$QEMU)"
-fi
-
+# the run with one error line and leave no run directory.
 fake=$(mktemp -d "$BUILD/bench-smoke-fake.XXXXXX")
 trap 'rm -rf "$fake"' EXIT
 for fl in $FLAVOURS; do
@@ -62,3 +43,24 @@ drc=$?
 echo "$err" | sed 's/^/# /'
 ok "5 a guest that dies mid-run fails the run with one error line and no run directory" \
 	'[ "$drc" -ne 0 ] && [ "$(echo "$err" | grep -c "^error:")" -eq 1 ] && echo "$err" | grep -q "died mid-run" && [ -z "$(ls -A "$res/died")" ]'
+
+# profile_has_path: both kernels' emulator profiles of $case were made and
+# have instructions in every exit-path function bench_report.py requires.
+profile_has_path() {
+	local fl
+	[ -n "$run" ] && [ -s "$run/$case/profile-diff.svg" ] || return 1
+	for fl in $FLAVOURS; do
+		python3 - "$run/$case/$fl.figures.json" <<'PY' || return 1
+import json, sys
+p = json.load(open(sys.argv[1])).get("profile", {})
+sys.exit(not (p.get("status") == "ok" and not p.get("missing") and p.get("instructions_per_exit", 0) > 0))
+PY
+	done
+}
+accel=$(resolve_accel)
+if [ "$QEMU" = lab ] && [ "$accel" = tcg ]; then
+	ok "6 the emulator profile of $case on both kernels has the exit path (vcpu_enter_guest, svm_vcpu_run, svm_vcpu_enter_exit, __svm_vcpu_run)" \
+		profile_has_path
+else
+	echo "ok 6 # SKIP the emulator profile needs the lab QEMU under TCG (QEMU=$QEMU, accel $accel)"
+fi

@@ -126,8 +126,8 @@ profiler=$BUILD/profile/insn_profile.so
 profile_boot() {
 	local fl=$1 pdir=$work/$1-profile list="" c iters prc
 	mkdir -p "$pdir/prof" "$pdir/cases"
-	if [ "$QEMU" != lab ]; then
-		echo "not made: the emulator profiler needs the lab QEMU (QEMU=lab)" > "$pdir/status"
+	if [ "$QEMU" != lab ] || [ "$accel" != tcg ]; then
+		echo "not made: the emulator profiler needs the lab QEMU under TCG (QEMU=$QEMU, accel $accel)" > "$pdir/status"
 		return
 	fi
 	if ! [ -f "$profiler" ]; then
@@ -146,7 +146,7 @@ profile_boot() {
 	stage "bench: $fl: profiled boot (instructions counted by the emulator)"
 	cp "$REPO/scripts/guest/bench-profile.sh" "$pdir/bench-profile.sh"
 	set +e
-	(QEMU_EXTRA="-plugin $profiler,out=$pdir/prof/win" "$REPO/scripts/vm-run.sh" -q -f "$fl" \
+	(QEMU_EXTRA="${QEMU_EXTRA:-} -plugin $profiler,out=$pdir/prof/win" "$REPO/scripts/vm-run.sh" -q -f "$fl" \
 		-t $((120 + 120 * ${#cases[@]})) -o "$pdir" -- \
 		"BENCH_OPTS='$bench_opts' BENCH=/build/$fl/$bench_rel sh /out/bench-profile.sh /out/cases$list" \
 		2> "$pdir/vm-run.err" |
@@ -158,7 +158,7 @@ profile_boot() {
 	if [ "$prc" -eq 0 ]; then
 		echo "ok" > "$pdir/status"
 	else
-		echo "not made: the profiled $fl boot ended with status $prc ($(grep -m1 '^error:' "$pdir/vm-run.err" || echo "console: $pdir/console.log"))" > "$pdir/status"
+		echo "not made: the profiled $fl boot ended with status $prc $(grep -m1 '^error:' "$pdir/vm-run.err")" > "$pdir/status"
 		stage "bench: $fl: profile $(cat "$pdir/status")"
 	fi
 }

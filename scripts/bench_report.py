@@ -280,13 +280,40 @@ def flame(case_dir, out_dir, fl, case, vmlinux, template, title):
     return None
 
 
-def emulator_profile(work, out_dir, fl, case, vmlinux, elf, title):
-    """Fold the profiled boot's window of one case: {status, figures} for figures.json."""
+def profile_boot_status(work, out, fl):
+    """The profiled boot's status line; a failed boot's console is kept in out."""
     pdir = os.path.join(work, f"{fl}-profile")
-    boot = read_text(os.path.join(pdir, "status")).strip()
+    boot = read_text(os.path.join(pdir, "status")).strip() or "not made: no profiled boot"
+    console = os.path.join(pdir, "console.log")
+    if boot != "ok" and os.path.exists(console):
+        shutil.copyfile(console, os.path.join(out, f"{fl}.profile-console.log"))
+        boot += f" (console: {fl}.profile-console.log)"
+    return boot
+
+
+def profile_symbols(work, fl, cases, vmlinux, elf):
+    """Every window's addresses of one flavour, symbolized in one pass per
+    image (addr2line on vmlinux takes seconds): (kernel, user) frames."""
+    addrs = set()
+    for case in cases:
+        try:
+            with open(os.path.join(work, f"{fl}-profile", "cases", case, "window")) as f:
+                addrs.update(profile_fold.read_window(f))
+        except (OSError, profile_fold.InputError):
+            continue
+    km = profile_fold.KERNEL_MIN
+    return (profile_fold.symbolize(sorted(x for x in addrs if x >= km), vmlinux),
+            profile_fold.symbolize(sorted(x for x in addrs if x < km), elf))
+
+
+def emulator_profile(work, out_dir, fl, case, boot, symbols, title):
+    """Fold the profiled boot's window of one case: {status, figures} for
+    figures.json. symbols: profile_symbols() of the flavour, or an error."""
     if boot != "ok":
-        return {"status": boot or "not made: no profiled boot"}
-    cdir = os.path.join(pdir, "cases", case)
+        return {"status": boot}
+    if isinstance(symbols, str):
+        return {"status": f"not made: {symbols}"}
+    cdir = os.path.join(work, f"{fl}-profile", "cases", case)
     status = read_text(os.path.join(cdir, "status")).strip()
     if status != f"{case} ok":
         return {"status": "not made: " + (status.split(" ", 1)[1] if " " in status
@@ -298,10 +325,7 @@ def emulator_profile(work, out_dir, fl, case, vmlinux, elf, title):
     try:
         with open(os.path.join(cdir, "window")) as f:
             counts = profile_fold.read_window(f)
-        km = profile_fold.KERNEL_MIN
-        stacks = profile_fold.fold(
-            counts, profile_fold.symbolize(sorted(x for x in counts if x >= km), vmlinux),
-            profile_fold.symbolize(sorted(x for x in counts if x < km), elf))
+        stacks = profile_fold.fold(counts, *symbols)
     except (profile_fold.InputError, OSError) as e:
         return {"status": f"not made: {e}"}
     folded = os.path.join(out_dir, f"{fl}.profile.folded")
@@ -353,6 +377,21 @@ def report(a):
     prices = common_prices(m["probe"] for m in meta["flavours"].values())
     meta["reload_prices"] = {k: v["median"] for k, v in prices["primitives"].items()}
 
+    profiles = {}
+    for fl in flavours:
+        if fl == "host":
+            continue
+        boot = profile_boot_status(a.work, a.out, fl)
+        symbols = None
+        if boot == "ok":
+            try:
+                symbols = profile_symbols(
+                    a.work, fl, cases, os.path.join(a.build, fl, "obj", "vmlinux"),
+                    os.path.join(a.build, fl, "selftests", "bench", "lazyswitch_bench"))
+            except (profile_fold.InputError, OSError) as e:
+                symbols = str(e)
+        profiles[fl] = (boot, symbols)
+
     results = {}
     for case in cases:
         case_out = os.path.join(a.out, case)
@@ -390,8 +429,7 @@ def report(a):
                     entry["flame_graph"] = f"not made: {err}"
                 if fl != "host":
                     entry["profile"] = emulator_profile(
-                        a.work, case_out, fl, case, vml,
-                        os.path.join(a.build, fl, "selftests", "bench", "lazyswitch_bench"),
+                        a.work, case_out, fl, case, *profiles[fl],
                         f"{case} on {fl} ({meta['flavours'][fl]['kernel']}, {a.accel}): "
                         "instructions per function")
                 write_atomic(os.path.join(case_out, f"{fl}.figures.json"),
@@ -563,9 +601,12 @@ def profile_md(flavours, cases, results):
         why = sorted({p.get("status", "not made").removeprefix("not made: ")
                       for c in cases for p in profs[c] if p.get("status") != "ok"})
         return lines + ["Not made: " + "; ".join(why) + ".", ""]
-    lines += ["Every guest instruction of the measured window on the benchmark's vCPU, counted "
-              "by the lab QEMU (bench/profile: a TCG plugin), the IRQs-off world switch "
-              "included. Exact counts, divided by the exits of that run.", "",
+    lines += ["Every guest instruction that the benchmark vCPU's CPU ran in the measured "
+              "window, counted by the lab QEMU (bench/profile: a TCG plugin), the IRQs-off "
+              "world switch included, divided by the exits of that run. Counts, not samples: "
+              "per executed translation block, so a block cut short by an exception counts "
+              "whole. In the HLT and timer cases the window also holds what that CPU ran "
+              "while the vCPU was halted.", "",
               f"| case | {flavours[0]} | {flavours[1]} | ratio |", "|---|---|---|---|"]
     for c in ok:
         b, p = (x["instructions_per_exit"] for x in profs[c])

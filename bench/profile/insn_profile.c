@@ -11,7 +11,8 @@
  * OUT.N (N = 0, 1, ...) as lines "ADDRESS COUNT" (hex, decimal), and reset.
  *
  * Counts are per translation block execution: an exception in the middle of
- * a block (a page fault, a #VMEXIT) counts the rest of that block too.
+ * a block (a page fault, a #VMEXIT) counts the rest of that block too, and a
+ * REP string instruction counts once per iteration (TCG loops on it).
  *
  * Usage: -plugin insn_profile.so,out=PATH
  */
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <qemu-plugin.h>
 
@@ -88,20 +90,28 @@ static void dump_window(unsigned int vcpu)
 	/* Written whole, then renamed: a reader never sees half a window. */
 	tmp = g_strdup_printf("%s.tmp", path);
 	f = fopen(tmp, "w");
-	if (!f) {
-		g_autofree char *msg = g_strdup_printf("insn_profile: cannot write %s\n", tmp);
-
-		qemu_plugin_outs(msg);
-	} else {
+	if (f) {
 		g_hash_table_iter_init(&it, sum);
 		while (g_hash_table_iter_next(&it, &key, &value))
 			fprintf(f, "%" PRIx64 " %" PRIu64 "\n", *(uint64_t *)key, *(uint64_t *)value);
-		if (fclose(f) == 0)
-			rename(tmp, path);
+	}
+	if (!f || fclose(f) || rename(tmp, path)) {
+		/* stderr reaches QEMU's log; the missing window fails the case. */
+		fprintf(stderr, "insn_profile: cannot write %s\n", path);
+		unlink(tmp);
 	}
 	g_hash_table_destroy(sum);
 	g_free(tmp);
 	g_free(path);
+}
+
+/* Forget vcpu's counts: a window whose stop marker never ran (its process died). */
+static void reset_counts(unsigned int vcpu)
+{
+	g_mutex_lock(&lock);
+	for (guint i = 0; i < blocks->len; i++)
+		((struct block *)g_ptr_array_index(blocks, i))->execs[vcpu] = 0;
+	g_mutex_unlock(&lock);
 }
 
 static void marker_exec(unsigned int vcpu, void *udata)
@@ -109,6 +119,7 @@ static void marker_exec(unsigned int vcpu, void *udata)
 	bool start = udata != NULL;
 
 	if (start) {
+		reset_counts(vcpu);
 		counting[vcpu] = true;
 	} else if (counting[vcpu]) {
 		counting[vcpu] = false;

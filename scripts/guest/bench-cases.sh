@@ -36,8 +36,14 @@ stop() {
 
 # perf's event: cycles where there is a PMU (NMI-sampled on Intel, so it
 # sees IRQs-off code); else cpu-clock, an hrtimer that never samples it.
-event=cycles
-$PERF stat -e cycles -x, true > /dev/null 2>&1 || event=cpu-clock
+# perf record itself falls back to cpu-clock: ask what it recorded.
+event=cpu-clock
+probe=${TMPDIR:-/tmp}/lazyswitch-perf-probe.$$
+if $PERF record -q -e cycles -o "$probe" true > /dev/null 2>&1 &&
+	$PERF evlist -i "$probe" 2>/dev/null | grep -qx 'cycles'; then
+	event=cycles
+fi
+rm -f "$probe"
 echo "$event" > "$out/perf_event"
 cat /proc/kallsyms > "$out/kallsyms"
 uname -r > "$out/uname"

@@ -15,6 +15,8 @@ for ci in "$@"; do
 	d=$out/$c
 	mkdir -p "$d"
 	say "$c: profiled run, $iters iterations"
+	# Windows of an earlier run that failed are no one's.
+	rm -f /out/prof/win.*
 	if ! "$BENCH" $BENCH_OPTS -n "$iters" "$c" > "$d/bench.txt" 2> "$d/bench.err"; then
 		echo "$c (failed) profiled run: $(tail -1 "$d/bench.err")" > "$d/status"
 		say "$(cat "$d/status")"
@@ -22,10 +24,14 @@ for ci in "$@"; do
 	fi
 	n=0
 	for w in /out/prof/win.*; do
+		case $w in
+		*.tmp) echo "$c (failed) a profile window was left half-written" > "$d/status"; n=-1; break ;;
+		esac
 		[ -f "$w" ] || continue
 		n=$((n + 1))
 		mv "$w" "$d/window"
 	done
+	[ $n -ge 0 ] || { say "$(cat "$d/status")"; continue; }
 	if [ $n -eq 1 ]; then
 		echo "$c ok" > "$d/status"
 	else

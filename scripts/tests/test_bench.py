@@ -142,7 +142,11 @@ class Summary(unittest.TestCase):
                         f.write(text)
                 out = os.path.join(d, "out", fl)
                 os.makedirs(out)
-                prof = br.emulator_profile(os.path.join(d, "work"), out, fl, "cpuid", elf, elf, "t")
+                work = os.path.join(d, "work")
+                boot = br.profile_boot_status(work, out, fl)
+                prof = br.emulator_profile(work, out, fl, "cpuid", boot,
+                                           br.profile_symbols(work, fl, ["cpuid", "hlt"], elf, elf),
+                                           "t")
                 self.assertEqual(prof["status"], "ok")
                 self.assertEqual(prof["exits"], 100)
                 self.assertEqual(prof["instructions_per_exit"], (2 * n + 200) / 100)
@@ -155,6 +159,17 @@ class Summary(unittest.TestCase):
             self.assertIn("| cpuid | 10 | 8 | 0.80 |", md)
             self.assertIn("| svm_vcpu_run | 8.0 | 6.0 | 0.75 |", md)
             self.assertIn("the profile lacks vcpu_enter_guest", md)
+            # A failed profiled boot: its reason, and its console kept in the run.
+            os.makedirs(os.path.join(d, "work", "debug-profile"))
+            for name, text in (("status", "not made: the profiled debug boot ended with status "
+                                "124\n"), ("console.log", "boot\n")):
+                with open(os.path.join(d, "work", "debug-profile", name), "w") as f:
+                    f.write(text)
+            boot = br.profile_boot_status(os.path.join(d, "work"), os.path.join(d, "out"), "debug")
+            self.assertTrue(boot.endswith("status 124 (console: debug.profile-console.log)"))
+            self.assertTrue(os.path.exists(os.path.join(d, "out", "debug.profile-console.log")))
+            self.assertEqual(br.emulator_profile(d, d, "debug", "cpuid", boot, None, "t"),
+                             {"status": boot})
             # No profiled boot: said once, why.
             none = {"cpuid": {fl: {"status": "ok", "profile": {"status": "not made: needs the lab "
                                                              "QEMU"}} for fl in ("baseline", "patched")}}
