@@ -37,9 +37,7 @@ for fl in $FLAVOURS; do
 done
 ln "$BUILD/initramfs.cpio.gz" "$fake/initramfs.cpio.gz"
 cp -al "$BUILD/bpf" "$BUILD/perf-root" "$BUILD/flamegraph" "$fake/"
-# The emulator, and the profiler if it was built.
-[ "$QEMU" != lab ] || ln -s "$BUILD/qemu" "$fake/qemu"
-[ ! -d "$BUILD/profile" ] || ln -s "$BUILD/profile" "$fake/profile"
+link_emulator "$fake"
 mkdir -p "$res/died"
 err=$(BUILD_DIR=$fake RESULTS_DIR=$res/died CASES=cpuid "$REPO/scripts/bench.sh" 2>&1 >/dev/null)
 drc=$?

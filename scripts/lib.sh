@@ -124,6 +124,13 @@ publish() {
 	mv -f "$1.tmp" "$1"
 }
 
+# link_emulator DIR: give a fake build directory (the harness's own tests)
+# this build's lab QEMU, and its emulator profiler if there is one.
+link_emulator() {
+	[ "$QEMU" != lab ] || ln -sfn "$BUILD/qemu" "$1/qemu"
+	[ ! -d "$BUILD/profile" ] || ln -sfn "$BUILD/profile" "$1/profile"
+}
+
 # qemu_bin: the path of the emulator that QEMU names.
 qemu_bin() {
 	case "$QEMU" in

@@ -109,6 +109,7 @@ mkdir -p "$hb/patched/selftests/t" "$work/hang-results"
 ln "$BUILD/patched/bzImage" "$hb/patched/bzImage"
 ln "$BUILD/initramfs.cpio.gz" "$hb/initramfs.cpio.gz"
 cp "$BUILD/patched/source.env" "$BUILD/patched/applied.sha" "$hb/patched/"
+link_emulator "$hb"
 printf '#!/bin/sh\nexit 0\n' > "$hb/patched/selftests/t/first"
 printf '#!/bin/sh\nsleep 600\n' > "$hb/patched/selftests/t/silent"
 printf '#!/bin/sh\npoweroff -f\nsleep 60\n' > "$hb/patched/selftests/t/poweroff"
@@ -145,6 +146,7 @@ for fl in $FLAVOURS; do
 	chmod +x "$fake/$fl/selftests/bench/lazyswitch_bench"
 done
 ln "$BUILD/initramfs.cpio.gz" "$fake/initramfs.cpio.gz"
+link_emulator "$fake"
 if [ -d "$BUILD/bpf" ] && [ -d "$BUILD/flamegraph" ]; then
 	cp -al "$BUILD/bpf" "$BUILD/flamegraph" "$fake/"
 	[ ! -d "$BUILD/perf-root" ] || cp -al "$BUILD/perf-root" "$fake/"
