@@ -119,6 +119,14 @@ class Summary(unittest.TestCase):
         hlt = [l for l in md.splitlines() if l.startswith("| hlt ")][0].split(" | ")
         self.assertEqual(hlt[1:4], ["3.000", "n/a", "n/a"])
         self.assertIn("reload cycles/exit (est.)", md)
+        # A span that holds other code on each kernel gets no ratio.
+        res = self.results()
+        res["cpuid"]["baseline"]["figures"]["exit_ns_mean"] = 100.0
+        res["cpuid"]["patched"]["figures"]["exit_ns_mean"] = 350.0
+        md = br.summary_md(self.META, ["baseline", "patched"], ["cpuid", "hlt"], res)
+        cpuid = [l for l in md.splitlines() if l.startswith("| cpuid ")][0]
+        self.assertIn("| 100 | 350 | n/c |", cpuid)
+        self.assertIn("n/c: no ratio for exit->entry ns mean", md)
         self.assertIn("TCG-emulated TSC", md)
 
     def test_emulator_profile_per_exit_and_along_the_path(self):
