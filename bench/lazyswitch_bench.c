@@ -49,6 +49,7 @@
 #include "vmx.h"
 #include "../selftests/pvtimer_guest.h"
 #include "../selftests/vcpu_stats.h"
+#include "profile/markers.h"
 
 #define BENCH_PORT		0x5a5	/* not the ucall port (0x1000) */
 #define TIMER_VECTOR		0xec
@@ -862,17 +863,16 @@ static bool run_to_sync(struct bench *b, uint64_t want_stage, uint64_t *user, ui
 /* One guest loop of ITERS iterations; the vCPU waits at STAGE_READY before and after. */
 /*
  * The measured window, for bench/profile/insn_profile.c (a QEMU TCG plugin
- * that counts the instructions of this vCPU in between): NOPs no compiler
- * emits, nopl 0x4c5a5301(%rax) and nopl 0x4c5a5302(%rax).
+ * that counts the instructions of this vCPU in between).
  */
 static inline void profile_window_start(void)
 {
-	asm volatile(".byte 0x0f, 0x1f, 0x80, 0x01, 0x53, 0x5a, 0x4c" ::: "memory");
+	asm volatile(".byte " __stringify(PROFILE_MARKER_START) ::: "memory");
 }
 
 static inline void profile_window_stop(void)
 {
-	asm volatile(".byte 0x0f, 0x1f, 0x80, 0x02, 0x53, 0x5a, 0x4c" ::: "memory");
+	asm volatile(".byte " __stringify(PROFILE_MARKER_STOP) ::: "memory");
 }
 
 static bool measure(struct bench *b, uint64_t iters, struct sample *s)

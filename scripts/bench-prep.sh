@@ -55,7 +55,8 @@ if [ "$QEMU" = lab ] && [ "${HOST:-0}" != 1 ]; then
 	if ! [ -f "$hdr" ]; then
 		echo "warning: no $hdr (make qemu): no emulator profile" >&2
 		rm -f "$so"
-	elif ! [ -f "$so" ] || [ "$src" -nt "$so" ] || [ "$hdr" -nt "$so" ]; then
+	elif ! [ -f "$so" ] || [ "$src" -nt "$so" ] || [ "$hdr" -nt "$so" ] ||
+		[ "$(dirname "$src")/markers.h" -nt "$so" ]; then
 		stage "bench: building the emulator profiler (TCG plugin)"
 		mkdir -p "$BUILD/profile"
 		rm -f "$so"

@@ -301,28 +301,28 @@ def profile_boot_status(work, out, fl):
     return boot
 
 
-def profile_symbols(work, fl, cases, vmlinux, elf):
-    """Every window's addresses of one flavour, symbolized in one pass per
-    image (addr2line on vmlinux takes seconds): (kernel, user) frames."""
-    addrs = set()
+def profile_windows(work, fl, cases, vmlinux, elf):
+    """Each case's window of one flavour ({case: counts, or the reason it
+    is unreadable}), and all their addresses symbolized in one pass per
+    image (addr2line on vmlinux takes seconds): (windows, (kernel, user))."""
+    windows, addrs = {}, set()
     for case in cases:
         try:
             with open(os.path.join(work, f"{fl}-profile", "cases", case, "window")) as f:
-                addrs.update(profile_fold.read_window(f))
-        except (OSError, profile_fold.InputError):
-            continue
-    km = profile_fold.KERNEL_MIN
-    return (profile_fold.symbolize(sorted(x for x in addrs if x >= km), vmlinux),
-            profile_fold.symbolize(sorted(x for x in addrs if x < km), elf))
+                windows[case] = profile_fold.read_window(f)
+            addrs.update(windows[case])
+        except (OSError, profile_fold.InputError) as e:
+            windows[case] = str(e)
+    return windows, profile_fold.symbolize_images(addrs, vmlinux, elf)
 
 
-def emulator_profile(work, out_dir, fl, case, boot, symbols, title):
+def emulator_profile(work, out_dir, fl, case, boot, windows, title):
     """Fold the profiled boot's window of one case: {status, figures} for
-    figures.json. symbols: profile_symbols() of the flavour, or an error."""
+    figures.json. windows: profile_windows() of the flavour, or an error."""
     if boot != "ok":
         return {"status": boot}
-    if isinstance(symbols, str):
-        return {"status": f"not made: {symbols}"}
+    if isinstance(windows, str):
+        return {"status": f"not made: {windows}"}
     cdir = os.path.join(work, f"{fl}-profile", "cases", case)
     status = read_text(os.path.join(cdir, "status")).strip()
     if status != f"{case} ok":
@@ -332,12 +332,10 @@ def emulator_profile(work, out_dir, fl, case, boot, symbols, title):
     exits = round(b.get("iters", 0) * b.get("exits/iter", 0))
     if exits <= 0:
         return {"status": "not made: the profiled run reported no exits"}
-    try:
-        with open(os.path.join(cdir, "window")) as f:
-            counts = profile_fold.read_window(f)
-        stacks = profile_fold.fold(counts, *symbols)
-    except (profile_fold.InputError, OSError) as e:
-        return {"status": f"not made: {e}"}
+    counts, symbols = windows[0].get(case, "no window"), windows[1]
+    if isinstance(counts, str):
+        return {"status": f"not made: {counts}"}
+    stacks = profile_fold.fold(counts, *symbols)
     folded = os.path.join(out_dir, f"{fl}.profile.folded")
     write_atomic(folded, "".join(f"{k} {stacks[k]}\n" for k in sorted(stacks)))
     subprocess.run([sys.executable, os.path.join(HERE, "flamesvg.py"), "--title", title,
@@ -345,8 +343,9 @@ def emulator_profile(work, out_dir, fl, case, boot, symbols, title):
                     "frames are functions and what was inlined into them, not call stacks",
                     folded, os.path.join(out_dir, f"{fl}.profile.svg")], check=False)
     rows = {row: profile_fold.inclusive_any(stacks, funcs) / exits for row, funcs in PROFILE_ROWS}
-    return {"status": "ok", "exits": exits, "instructions": profile_fold.total(stacks),
-            "instructions_per_exit": profile_fold.total(stacks) / exits, "path_per_exit": rows,
+    total = profile_fold.total(stacks)
+    return {"status": "ok", "exits": exits, "instructions": total,
+            "instructions_per_exit": total / exits, "path_per_exit": rows,
             "missing": [f for f in PROFILE_REQUIRED if not profile_fold.inclusive(stacks, f)]}
 
 
@@ -392,15 +391,15 @@ def report(a):
         if fl == "host":
             continue
         boot = profile_boot_status(a.work, a.out, fl)
-        symbols = None
+        windows = None
         if boot == "ok":
             try:
-                symbols = profile_symbols(
+                windows = profile_windows(
                     a.work, fl, cases, os.path.join(a.build, fl, "obj", "vmlinux"),
                     os.path.join(a.build, fl, "selftests", "bench", "lazyswitch_bench"))
             except (profile_fold.InputError, OSError) as e:
-                symbols = str(e)
-        profiles[fl] = (boot, symbols)
+                windows = str(e)
+        profiles[fl] = (boot, windows)
 
     results = {}
     for case in cases:
@@ -607,11 +606,11 @@ def ratio_str(b, p):
 def profile_md(flavours, cases, results):
     """Instructions per exit from the emulator profile: per case, and along
     the exit->entry path for a full exit and a fastpath one."""
+    if len(flavours) != 2:
+        return []
     profs = {c: [results[c][fl].get("profile", {}) for fl in flavours] for c in cases}
     ok = [c for c in cases if all(p.get("status") == "ok" for p in profs[c])]
     lines = ["## Emulator profile: instructions per exit", ""]
-    if len(flavours) != 2:
-        return []
     if not ok:
         why = sorted({p.get("status", "not made").removeprefix("not made: ")
                       for c in cases for p in profs[c] if p.get("status") != "ok"})

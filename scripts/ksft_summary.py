@@ -142,7 +142,10 @@ def signature_seen(k, directive, log):
 
 
 def read_log(logs, path):
-    """The output the guest saved for test path (run-selftests.sh), or ''."""
+    """The output the guest saved for test path (run-selftests.sh) in the
+    directory logs, or '' (no directory, no log)."""
+    if not logs:
+        return ''
     try:
         with open(os.path.join(logs, path.replace('/', '_') + '.log'), errors='replace') as f:
             return f.read()
@@ -168,8 +171,7 @@ def judge(tests, tap, known, accel, flavour=None, logs=None):
             if k and k['kind'] != 'flaky':
                 rec['detail'] = 'unexpected pass of a known failure: ' + k['reason']
         elif (k and (k['kind'] != 'timeout' or r['directive'].startswith('TIMEOUT'))
-              and signature_seen(k, r['directive'],
-                                 lambda: read_log(logs, path) if logs else '')):
+              and signature_seen(k, r['directive'], lambda: read_log(logs, path))):
             rec.update(status='xfail', detail=f"{r['directive']}; known: {k['reason']}")
         else:
             rec.update(status='fail', detail=r['directive'])

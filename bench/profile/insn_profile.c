@@ -25,15 +25,12 @@
 
 #include <qemu-plugin.h>
 
+#include "markers.h"
+
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
-/*
- * The markers: NOPs no compiler emits, nopl 0x4c5a5301(%rax) and
- * nopl 0x4c5a5302(%rax) (0f 1f 80 + disp32). Keep in sync with
- * bench/lazyswitch_bench.c.
- */
-static const uint8_t marker_start[] = { 0x0f, 0x1f, 0x80, 0x01, 0x53, 0x5a, 0x4c };
-static const uint8_t marker_stop[] = { 0x0f, 0x1f, 0x80, 0x02, 0x53, 0x5a, 0x4c };
+static const uint8_t marker_start[] = { PROFILE_MARKER_START };
+static const uint8_t marker_stop[] = { PROFILE_MARKER_STOP };
 
 /* One translated block: its instructions' addresses and per-vCPU counts. */
 struct block {

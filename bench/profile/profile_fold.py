@@ -77,6 +77,12 @@ def symbolize(addrs, elf):
     return parse_addr2line(r.stdout)
 
 
+def symbolize_images(addrs, vmlinux, elf):
+    """(kernel, user) frames of addrs: the kernel's from vmlinux, the rest from elf."""
+    return (symbolize(sorted(x for x in addrs if x >= KERNEL_MIN), vmlinux),
+            symbolize(sorted(x for x in addrs if x < KERNEL_MIN), elf))
+
+
 def fold(counts, kernel_frames, user_frames):
     """{address: count} and both images' frames -> {folded stack: count}."""
     stacks = {}
@@ -103,15 +109,15 @@ def read_folded(lines):
     return stacks
 
 
-def inclusive(stacks, function):
-    """Instructions in function or anything inlined into it."""
-    return sum(c for s, c in stacks.items() if function in s.split(';')[1:])
-
-
 def inclusive_any(stacks, functions):
-    """Instructions in any of functions (each counted once)."""
+    """Instructions in any of functions or what is inlined into them (each
+    counted once; the root is no function)."""
     names = set(functions)
     return sum(c for s, c in stacks.items() if names.intersection(s.split(';')[1:]))
+
+
+def inclusive(stacks, function):
+    return inclusive_any(stacks, [function])
 
 
 def total(stacks):
@@ -130,9 +136,7 @@ def main(argv=None):
             counts = read_window(f)
         if not counts:
             raise InputError(f'{a.window}: an empty window')
-        kernel = symbolize(sorted(x for x in counts if x >= KERNEL_MIN), a.vmlinux)
-        user = symbolize(sorted(x for x in counts if x < KERNEL_MIN), a.elf)
-        stacks = fold(counts, kernel, user)
+        stacks = fold(counts, *symbolize_images(counts, a.vmlinux, a.elf))
     except (InputError, OSError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2

@@ -22,17 +22,11 @@ for ci in "$@"; do
 		say "$(cat "$d/status")"
 		continue
 	fi
-	n=0
-	for w in /out/prof/win.*; do
-		case $w in
-		*.tmp) echo "$c (failed) a profile window was left half-written" > "$d/status"; n=-1; break ;;
-		esac
-		[ -f "$w" ] || continue
-		n=$((n + 1))
-		mv "$w" "$d/window"
-	done
-	[ $n -ge 0 ] || { say "$(cat "$d/status")"; continue; }
-	if [ $n -eq 1 ]; then
+	n=$(ls /out/prof | grep -c '^win\.[0-9]*$')
+	if ls /out/prof | grep -q '\.tmp$'; then
+		echo "$c (failed) a profile window was left half-written" > "$d/status"
+	elif [ "$n" -eq 1 ]; then
+		mv /out/prof/win.[0-9]* "$d/window"
 		echo "$c ok" > "$d/status"
 	else
 		echo "$c (failed) $n profile windows, expected 1" > "$d/status"

@@ -153,7 +153,7 @@ class Summary(unittest.TestCase):
                 work = os.path.join(d, "work")
                 boot = br.profile_boot_status(work, out, fl)
                 prof = br.emulator_profile(work, out, fl, "cpuid", boot,
-                                           br.profile_symbols(work, fl, ["cpuid", "hlt"], elf, elf),
+                                           br.profile_windows(work, fl, ["cpuid", "hlt"], elf, elf),
                                            "t")
                 self.assertEqual(prof["status"], "ok")
                 self.assertEqual(prof["exits"], 100)
