@@ -22,10 +22,11 @@
  *
  * -C CPU pins the process to one host CPU: KVM's user-return MSRs hold
  * per-CPU host values (TSC_AUX is the CPU number, the guest's is 0), so
- * which writes an exit costs depends on the CPU. -X gives the guest
- * xfeatures that differ from the host's (XCR0 x87|SSE, PKRU 0xc with PKU),
- * so KVM's XCR0 and PKRU switches have something to write; every iteration
- * then checks that the guest still sees its own values.
+ * which writes an exit costs depends on the CPU. The xstate_* cases (and
+ * every case with -X) give the guest xfeatures that differ from the host's
+ * (XCR0 x87|SSE, PKRU 0xc with PKU), so KVM's XCR0 and PKRU switches have
+ * something to write; every iteration then checks that the guest still sees
+ * its own values.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -86,6 +87,8 @@ struct bench_case {
 	bool timer_lateness;
 	/* Host: what to say about a vCPU that stopped making progress. */
 	void (*host_diag)(struct kvm_vm *vm, struct kvm_vcpu *vcpu, char *buf, size_t len);
+	/* The guest's XCR0 and PKRU differ from the host's, as with -X. */
+	bool xstate;
 };
 
 /* Shared with the guest. */
@@ -122,7 +125,8 @@ static int64_t guest_tsc_skew;		/* KVM's guest TSC - the guest's RDTSC, at most 
 static uint64_t timer_late_tsc;		/* timer_*: lateness summed over the loop */
 static uint64_t timer_irq_tsc;		/* the guest's RDTSC in the last timer interrupt */
 static uint64_t timer_tsc_khz;
-static bool guest_xf;			/* -X: XCR0 is XF_XCR0 ... */
+static bool opt_xf;			/* -X: every case as if xstate */
+static bool guest_xf;			/* XCR0 is XF_XCR0 ... */
 static bool guest_xf_pkru;		/* ... and PKRU is XF_PKRU */
 
 /* The L2 guest of nested_cpuid, in assembly: L1 may clobber L2's GPRs on VMX. */
@@ -154,12 +158,12 @@ static inline uint32_t rdpkru(void)
 }
 
 /*
- * -X: load xfeatures the host does not have. Before the case's own setup, so
+ * xstate_* and -X: load xfeatures the host does not have. Before the case's own setup, so
  * that nested_cpuid's L2 inherits L1's CR4 (PKE included).
  */
 static void guest_xf_setup(void)
 {
-	__GUEST_ASSERT(get_cr4() & X86_CR4_OSXSAVE, "-X: CR4.OSXSAVE is clear (CR4 0x%lx)",
+	__GUEST_ASSERT(get_cr4() & X86_CR4_OSXSAVE, "CR4.OSXSAVE is clear (CR4 0x%lx)",
 		       get_cr4());
 	xsetbv(0, XF_XCR0);
 	if (guest_xf_pkru) {
@@ -168,7 +172,7 @@ static void guest_xf_setup(void)
 	}
 }
 
-/* -X: after iteration I, the guest must still see its own XCR0 and PKRU. */
+/* xstate_* and -X: after iteration I, the guest must still see its own XCR0 and PKRU. */
 static inline void xf_check(uint64_t i)
 {
 	uint64_t xcr0;
@@ -640,11 +644,30 @@ static int pio_exit(struct kvm_vcpu *vcpu, uint64_t nr)
 	return data == (uint32_t)nr ? 1 : -1;
 }
 
+/* The kinds of exit that also run as an xstate_* case. */
+#define CPUID_CASE							\
+	.svm_exit = "CPUID (0x72)", .vmx_exit = "CPUID (10)",		\
+	.guest_loop = guest_cpuid_loop
+#define IPI_ABSENT_CASE							\
+	.svm_exit = "WRMSR (0x7c) ICR to an absent APIC ID, fastpath with NRIPS: re-enters", \
+	.vmx_exit = "WRMSR (32) ICR to an absent APIC ID, fastpath: re-enters", \
+	.skip_reason = skip_no_x2apic,					\
+	.guest_setup = x2apic_enable,					\
+	.guest_loop = guest_ipi_absent_loop
+#define HLT_PENDING_CASE						\
+	.svm_exit = "WRMSR (0x7c) self-IPI + HLT (0x78) with it pending, fastpath with " \
+		    "NRIPS: re-enters; + VINTR + WRMSR EOI",		\
+	.vmx_exit = "WRMSR (32) self-IPI + HLT (12) with it pending, fastpath: re-enters; " \
+		    "+ interrupt window + WRMSR EOI (fewer with APICv)",	\
+	.skip_reason = skip_no_x2apic,					\
+	.host_setup = setup_self_ipi,					\
+	.guest_setup = x2apic_enable,					\
+	.guest_loop = guest_hlt_pending_loop
+
 static const struct bench_case cases[] = {
 	{
 		.name = "cpuid",
-		.svm_exit = "CPUID (0x72)", .vmx_exit = "CPUID (10)",
-		.guest_loop = guest_cpuid_loop,
+		CPUID_CASE,
 	}, {
 		.name = "vmcall",
 		.svm_exit = "VMMCALL (0x81)", .vmx_exit = "VMCALL (18)",
@@ -694,21 +717,10 @@ static const struct bench_case cases[] = {
 		.guest_loop = guest_self_ipi_loop,
 	}, {
 		.name = "x2apic_ipi_absent",
-		.svm_exit = "WRMSR (0x7c) ICR to an absent APIC ID, fastpath with NRIPS: re-enters",
-		.vmx_exit = "WRMSR (32) ICR to an absent APIC ID, fastpath: re-enters",
-		.skip_reason = skip_no_x2apic,
-		.guest_setup = x2apic_enable,
-		.guest_loop = guest_ipi_absent_loop,
+		IPI_ABSENT_CASE,
 	}, {
 		.name = "hlt_pending",
-		.svm_exit = "WRMSR (0x7c) self-IPI + HLT (0x78) with it pending, fastpath with "
-			    "NRIPS: re-enters; + VINTR + WRMSR EOI",
-		.vmx_exit = "WRMSR (32) self-IPI + HLT (12) with it pending, fastpath: re-enters; "
-			    "+ interrupt window + WRMSR EOI (fewer with APICv)",
-		.skip_reason = skip_no_x2apic,
-		.host_setup = setup_self_ipi,
-		.guest_setup = x2apic_enable,
-		.guest_loop = guest_hlt_pending_loop,
+		HLT_PENDING_CASE,
 	}, {
 		.name = "pio_user",
 		.svm_exit = "IOIO (0x7b), KVM_EXIT_IO", .vmx_exit = "I/O (30), KVM_EXIT_IO",
@@ -729,6 +741,18 @@ static const struct bench_case cases[] = {
 		.host_setup = setup_nested,
 		.guest_setup = guest_nested_setup,
 		.guest_loop = guest_nested_loop,
+	}, {
+		.name = "xstate_cpuid",
+		CPUID_CASE,
+		.xstate = true,
+	}, {
+		.name = "xstate_ipi_absent",
+		IPI_ABSENT_CASE,
+		.xstate = true,
+	}, {
+		.name = "xstate_hlt_pending",
+		HLT_PENDING_CASE,
+		.xstate = true,
 	},
 };
 
@@ -904,7 +928,7 @@ static bool measure(struct bench *b, uint64_t iters, struct sample *s)
 }
 
 /*
- * -X: the selftest library leaves CR4.OSXSAVE clear, and with it clear KVM
+ * xstate_* and -X: the selftest library leaves CR4.OSXSAVE clear, and with it clear KVM
  * switches neither XCR0 nor XSS. The guest sets XCR0, CR4.PKE and PKRU itself,
  * but XCR0 is also set here: QEMU TCG's SVM does not intercept XSETBV, so
  * there the guest's XSETBV changes the outer XCR0 without KVM knowing, and
@@ -931,6 +955,7 @@ static bool bench_init(struct bench *b, int idx)
 	b->vm = vm_create_with_one_vcpu(&b->vcpu, guest_main);
 	guest_case = idx;
 	sync_global_to_guest(b->vm, guest_case);
+	guest_xf = opt_xf || b->c->xstate;
 	if (guest_xf)
 		setup_xf(b);
 	if (b->c->host_setup)
@@ -973,6 +998,17 @@ static uint64_t opt_min_ms = 200;
 static bool opt_calibrate_only;
 static bool print_cycles;
 
+/* What an xstate_* case (or -X) gives the guest; XSAVE is checked before. */
+static void xf_note(const char *name)
+{
+	if (!guest_xf_pkru)
+		fprintf(stderr, "# %s: guest xfeatures: XCR0 0x%llx, PKRU not set (no PKU in "
+			"the guest CPUID)\n", name, XF_XCR0);
+	else
+		fprintf(stderr, "# %s: guest xfeatures: XCR0 0x%llx, PKRU 0x%x\n", name, XF_XCR0,
+			XF_PKRU);
+}
+
 /* Returns 0 (measured or skipped) or 1 (failed). */
 static int run_case(int idx, struct sample *out, uint64_t *out_iters)
 {
@@ -983,13 +1019,16 @@ static int run_case(int idx, struct sample *out, uint64_t *out_iters)
 	uint64_t iters = opt_iters;
 	bool ok;
 
-	if (!why && guest_xf && !kvm_cpu_has(X86_FEATURE_XSAVE))
-		why = "-X: KVM does not offer XSAVE to guests";
+	if (!why && (opt_xf || c->xstate) && !kvm_cpu_has(X86_FEATURE_XSAVE))
+		why = opt_xf ? "-X: KVM does not offer XSAVE to guests" :
+			       "KVM does not offer XSAVE to guests";
 	if (why) {
 		printf("%s (skipped) %s\n", c->name, why);
 		return 0;
 	}
 	fprintf(stderr, "# %s: %s\n", c->name, opt_iters ? "measuring" : "calibrating");
+	if (opt_xf || c->xstate)
+		xf_note(c->name);
 	ok = bench_init(&b, idx);
 	if (ok && !iters) {
 		for (iters = MIN_ITERS; ; iters *= 2) {
@@ -1078,8 +1117,9 @@ static void usage(FILE *f)
 		"  -p US     timer_pv: the pvtimer scan period (default %lu; 100 on hardware)\n"
 		"  -S CPU    timer_pv: the CPU of the scan task (default: the first CPU\n"
 		"            that is not the vCPU's)\n"
-		"  -X        guest xfeatures unlike the host's: XCR0 0x3 (x87|SSE) and, with\n"
-		"            PKU, PKRU 0xc; every iteration checks the guest still sees them\n"
+		"  -X        every case as its xstate_* variant: guest xfeatures unlike the\n"
+		"            host's, XCR0 0x3 (x87|SSE) and, with PKU, PKRU 0xc; every\n"
+		"            iteration checks the guest still sees them\n"
 		"  -c        calibrate only: print 'CASE ITERS iters' per case\n"
 		"  -s        self-check: -n 1000 (or -n) cpuid must give 1.00-1.01 exits/iter\n"
 		"  -l        list the cases and the exits they trigger\n"
@@ -1096,7 +1136,7 @@ static void usage(FILE *f)
 		"  # a fixed count, e.g. with tracing attached\n"
 		"  lazyswitch_bench -n 65536 cpuid\n"
 		"  # on CPU 1, with XCR0 and PKRU for KVM to switch\n"
-		"  lazyswitch_bench -C 1 -X -n 1000 cpuid pio_user\n", opt_min_ms, TIMER_DEFAULT_US,
+		"  lazyswitch_bench -C 1 -n 1000 xstate_cpuid xstate_ipi_absent\n", opt_min_ms, TIMER_DEFAULT_US,
 		opt_pv_period_us);
 }
 
@@ -1105,8 +1145,9 @@ static void list_cases(void)
 	int i;
 
 	for (i = 0; i < NR_CASES; i++)
-		printf("%-18s SVM: %s; VMX: %s\n", cases[i].name, cases[i].svm_exit,
-		       cases[i].vmx_exit);
+		printf("%-18s SVM: %s; VMX: %s%s\n", cases[i].name, cases[i].svm_exit,
+		       cases[i].vmx_exit,
+		       cases[i].xstate ? "; guest XCR0 and PKRU unlike the host's" : "");
 }
 
 /*
@@ -1229,7 +1270,7 @@ int main(int argc, char *argv[])
 			}
 			break;
 		case 'X':
-			guest_xf = true;
+			opt_xf = true;
 			break;
 		case 'c':
 			opt_calibrate_only = true;
@@ -1272,17 +1313,7 @@ int main(int argc, char *argv[])
 	 * the same user-return MSR writes on every exit.
 	 */
 	pin_self(cpu);
-	if (guest_xf) {
-		guest_xf_pkru = kvm_cpu_has(X86_FEATURE_PKU);
-		if (!kvm_cpu_has(X86_FEATURE_XSAVE))
-			fprintf(stderr, "# guest xfeatures: none, KVM does not offer XSAVE\n");
-		else if (!guest_xf_pkru)
-			fprintf(stderr, "# guest xfeatures: XCR0 0x%llx, PKRU not set (no PKU in "
-				"the guest CPUID)\n", XF_XCR0);
-		else
-			fprintf(stderr, "# guest xfeatures: XCR0 0x%llx, PKRU 0x%x\n", XF_XCR0,
-				XF_PKRU);
-	}
+	guest_xf_pkru = kvm_cpu_has(X86_FEATURE_PKU);
 	TEST_ASSERT(!sigaction(SIGALRM, &sa, NULL), "sigaction");
 	print_cycles = this_cpu_has(X86_FEATURE_INVTSC);
 	if (!print_cycles)

@@ -10,7 +10,7 @@ res=$BUILD/bench-smoke
 rm -rf "$res"
 mkdir -p "$res"
 echo "TAP version 13"
-echo "1..6"
+echo "1..7"
 "$REPO/scripts/bench-prep.sh" >&2 && RESULTS_DIR=$res CASES=$case "$REPO/scripts/bench.sh" >&2
 rc=$?
 run=$(find "$res" -mindepth 1 -maxdepth 1 -type d ! -name '.*' | head -1)
@@ -23,6 +23,8 @@ ok "3 meta.json names both kernels and the accelerator" \
 	'[ -n "$run" ] && python3 -c "import json,sys; m=json.load(open(sys.argv[1])); assert set(m[\"flavours\"])=={\"baseline\",\"patched\"} and m[\"accel\"] and all(v[\"kernel\"] for v in m[\"flavours\"].values())" "$run/meta.json"'
 ok "4 flame graphs (html, svg, folded) for both kernels and a differential svg, none over 2 MB" \
 	'[ -n "$run" ] && for f in baseline.html patched.html baseline.svg patched.svg baseline.folded patched.folded diff.svg; do [ -s "$run/$case/$f" ] || exit 1; done && [ -z "$(find "$run" -size +2M)" ]'
+ok "5 charts (SVG and PNG) of exits and time per iteration, the time from 3 rounds per kernel" \
+	'[ -n "$run" ] && for f in exits.svg exits.png time.svg time.png; do [ -s "$run/charts/$f" ] || exit 1; done && python3 -c "import json,sys; t=json.load(open(sys.argv[1]))[\"timings\"][sys.argv[2]]; assert len(t)==2 and all(len(v[\"rounds\"])==3 for v in t.values())" "$run/summary.json" "$case"'
 
 # A guest that dies mid-run (here: powers off during calibration) must end
 # the run with one error line and leave no run directory.
@@ -42,7 +44,7 @@ mkdir -p "$res/died"
 err=$(BUILD_DIR=$fake RESULTS_DIR=$res/died CASES=cpuid "$REPO/scripts/bench.sh" 2>&1 >/dev/null)
 drc=$?
 echo "$err" | sed 's/^/# /'
-ok "5 a guest that dies mid-run fails the run with one error line and no run directory" \
+ok "6 a guest that dies mid-run fails the run with one error line and no run directory" \
 	'[ "$drc" -ne 0 ] && [ "$(echo "$err" | grep -c "^error:")" -eq 1 ] && echo "$err" | grep -q "died mid-run" && [ -z "$(ls -A "$res/died")" ]'
 
 # profile_has_path: both kernels' emulator profiles of $case were made and
@@ -60,8 +62,8 @@ PY
 }
 accel=$(resolve_accel)
 if [ "$QEMU" = lab ] && [ "$accel" = tcg ]; then
-	ok "6 the emulator profile of $case on both kernels has the exit path (vcpu_enter_guest, svm_vcpu_run, svm_vcpu_enter_exit, __svm_vcpu_run)" \
+	ok "7 the emulator profile of $case on both kernels has the exit path (vcpu_enter_guest, svm_vcpu_run, svm_vcpu_enter_exit, __svm_vcpu_run)" \
 		profile_has_path
 else
-	echo "ok 6 # SKIP the emulator profile needs the lab QEMU under TCG (QEMU=$QEMU, accel $accel)"
+	echo "ok 7 # SKIP the emulator profile needs the lab QEMU under TCG (QEMU=$QEMU, accel $accel)"
 fi

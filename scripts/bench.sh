@@ -12,6 +12,8 @@ Usage: scripts/bench.sh [-h]     (normally: make bench [CASES="..."] [ACCEL=..] 
 Boot the baseline and then the patched kernel in the same accelerator and
 run each exit benchmark case three times in each: calibrate, a clean timed
 run, and a run with kvmswitch, kvmexitlat and 'perf record -g' attached.
+Then more timed rounds, alternating the kernels, and under TCG with the lab
+QEMU a boot of each with the emulator profiler.
 Writes results/<date>-<accel>-<cpu>/ (meta.json, summary.md, summary.json,
 one directory per case with the tools' JSON, folded stacks, flame graphs).
 The run directory appears only when complete.
@@ -22,17 +24,20 @@ The run directory appears only when complete.
                 (root, /dev/kvm; for a host booted into the patched kernel)
   PROBE=x.ko    HOST=1 only: the bench/probe module built for the running
                 kernel (in the guests, build/FLAVOUR/probe/ is used)
-  BENCH_OPTS    lazyswitch_bench options for every run (default "-C 1 -X":
-                vCPU on CPU 1, whose TSC_AUX differs from the guest's, and a
-                guest XCR0/PKRU unlike the host's, so every switch writes)
+  ROUNDS=N      timed rounds per kernel, alternating (default 3; 1 to 9)
+  BENCH_OPTS    lazyswitch_bench options for every run (default "-C 1":
+                vCPU on CPU 1, whose TSC_AUX differs from the guest's; the
+                xstate_* cases give the guest an XCR0/PKRU unlike the host's)
 USAGE
 }
 [ "${1:-}" = "-h" ] && { usage; exit 0; }
 [ $# -eq 0 ] || { echo "error: bench.sh takes no arguments (use CASES=...; see -h)" >&2; exit 2; }
 
 host=${HOST:-0}
-bench_opts=${BENCH_OPTS--C 1 -X}
+bench_opts=${BENCH_OPTS--C 1}
+rounds=${ROUNDS:-3}
 [[ "$host" =~ ^[01]$ ]] || { echo "error: HOST must be 0 or 1, not '$host'" >&2; exit 2; }
+[[ "$rounds" =~ ^[1-9]$ ]] || { echo "error: ROUNDS must be 1 to 9, not '$rounds'" >&2; exit 2; }
 need python3 python3
 need perf linux-perf
 bench_rel=selftests/bench/lazyswitch_bench
@@ -117,49 +122,71 @@ trap 'stop_children; echo "error: bench terminated" >&2; exit 143' TERM
 
 guest_script=$REPO/scripts/guest/bench-cases.sh
 
-# profile_boot FLAVOUR: a second boot whose QEMU loads the emulator profiler
+# calibrated FLAVOUR: " CASE:ITERS" for each case that ran on FLAVOUR, with
+# the count it was calibrated to.
+calibrated() {
+	local c iters
+	for c in "${cases[@]}"; do
+		[ "$(cat "$work/$1/cases/$c/status" 2>/dev/null)" = "$c ok" ] || continue
+		iters=$(awk -v c="$c" '$1 == c && $3 == "iters" { print $2 }' "$work/$1/cases/$c/bench.txt")
+		[ -z "$iters" ] || printf ' %s:%s' "$c" "$iters"
+	done
+}
+
+# rerun FLAVOUR DIR [PLUGIN]: boot FLAVOUR once more (or, for HOST=1, stay
+# on this kernel) and run each case again with its calibrated count, into
+# DIR/cases; with PLUGIN, QEMU loads it and the windows go to DIR/prof.
+# What did not work is said in DIR/status; it never fails the benchmark.
+rerun() {
+	local fl=$1 dir=$2 plugin=${3:-} list rc cmd
+	mkdir -p "$dir/cases"
+	list=$(calibrated "$fl")
+	if [ -z "$list" ]; then
+		echo "not made: no case ran on $fl" > "$dir/status"
+		return
+	fi
+	cp "$REPO/scripts/guest/bench-rerun.sh" "$dir/bench-rerun.sh"
+	set +e
+	if [ "$host" = 1 ]; then
+		# shellcheck disable=SC2086 # list is CASE:ITERS words
+		(BENCH_OPTS=$bench_opts BENCH=$bench_bin sh "$dir/bench-rerun.sh" "$dir/cases" $list |
+			sed -u -n "s/^LAZYSWITCH-CASE: \(.*(failed).*\)/[lazyswitch] bench: $fl: \1/p"
+			exit "${PIPESTATUS[0]}") &
+	else
+		cmd="BENCH_OPTS='$bench_opts' BENCH=/build/$fl/$bench_rel"
+		[ -z "$plugin" ] || { mkdir -p "$dir/prof"; cmd+=" WINDOWS=/out/prof"; }
+		cmd+=" sh /out/bench-rerun.sh /out/cases$list"
+		(QEMU_EXTRA="${QEMU_EXTRA:-}${plugin:+ -plugin $plugin,out=$dir/prof/win}" \
+			"$REPO/scripts/vm-run.sh" -q -f "$fl" -t $((120 + 120 * ${#cases[@]})) \
+			-o "$dir" -- "$cmd" 2> "$dir/vm-run.err" |
+			sed -u -n "s/^LAZYSWITCH-CASE: \(.*(failed).*\)/[lazyswitch] bench: $fl: \1/p"
+			exit "${PIPESTATUS[0]}") &
+	fi
+	wait $!
+	rc=$?
+	set -e
+	if [ "$rc" -eq 0 ]; then
+		echo "ok" > "$dir/status"
+	else
+		echo "not made: the $fl run ended with status $rc $(grep -m1 '^error:' "$dir/vm-run.err" 2>/dev/null)" > "$dir/status"
+		stage "bench: $fl: $(cat "$dir/status")"
+	fi
+}
+
+# profile_boot FLAVOUR: a boot whose QEMU loads the emulator profiler
 # (bench/profile/), to count every instruction of each measured window, the
-# IRQs-off world switch included. It reruns each case that passed with the
-# same iteration count. What cannot be profiled is said in
-# $work/FLAVOUR-profile/status; it never fails the benchmark.
+# IRQs-off world switch included.
 profiler=$BUILD/profile/insn_profile.so
 profile_boot() {
-	local fl=$1 pdir=$work/$1-profile list="" c iters prc
-	mkdir -p "$pdir/prof" "$pdir/cases"
+	local fl=$1 pdir=$work/$1-profile
+	mkdir -p "$pdir"
 	if [ "$QEMU" != lab ] || [ "$accel" != tcg ]; then
 		echo "not made: the emulator profiler needs the lab QEMU under TCG (QEMU=$QEMU, accel $accel)" > "$pdir/status"
-		return
-	fi
-	if ! [ -f "$profiler" ]; then
+	elif ! [ -f "$profiler" ]; then
 		echo "not made: no $profiler (scripts/bench-prep.sh builds it)" > "$pdir/status"
-		return
-	fi
-	for c in "${cases[@]}"; do
-		[ "$(cat "$work/$fl/cases/$c/status" 2>/dev/null)" = "$c ok" ] || continue
-		iters=$(awk -v c="$c" '$1 == c && $3 == "iters" { print $2 }' "$work/$fl/cases/$c/bench.txt")
-		[ -n "$iters" ] && list+=" $c:$iters"
-	done
-	if [ -z "$list" ]; then
-		echo "not made: no case ran on $fl" > "$pdir/status"
-		return
-	fi
-	stage "bench: $fl: profiled boot (instructions counted by the emulator)"
-	cp "$REPO/scripts/guest/bench-profile.sh" "$pdir/bench-profile.sh"
-	set +e
-	(QEMU_EXTRA="${QEMU_EXTRA:-} -plugin $profiler,out=$pdir/prof/win" "$REPO/scripts/vm-run.sh" -q -f "$fl" \
-		-t $((120 + 120 * ${#cases[@]})) -o "$pdir" -- \
-		"BENCH_OPTS='$bench_opts' BENCH=/build/$fl/$bench_rel sh /out/bench-profile.sh /out/cases$list" \
-		2> "$pdir/vm-run.err" |
-		sed -u -n "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /p"
-		exit "${PIPESTATUS[0]}") &
-	wait $!
-	prc=$?
-	set -e
-	if [ "$prc" -eq 0 ]; then
-		echo "ok" > "$pdir/status"
 	else
-		echo "not made: the profiled $fl boot ended with status $prc $(grep -m1 '^error:' "$pdir/vm-run.err")" > "$pdir/status"
-		stage "bench: $fl: profile $(cat "$pdir/status")"
+		stage "bench: $fl: profiled boot (instructions counted by the emulator)"
+		rerun "$fl" "$pdir" "$profiler"
 	fi
 }
 start=$(date +%s)
@@ -210,13 +237,26 @@ for fl in "${flavours[@]}"; do
 	fi
 	[ "$rc" -eq 0 ] || die "bench: the $fl run failed with status $rc"
 	stage "bench: $fl: done in $(($(date +%s) - t0)) s"
-	[ "$host" = 1 ] || profile_boot "$fl"
 done
+
+# Emulated time swings from boot to boot: more timed rounds, alternating
+# the kernels, so that the report can give a median and its spread.
+for ((r = 2; r <= rounds; r++)); do
+	for fl in "${flavours[@]}"; do
+		stage "bench: $fl: timing round $r of $rounds"
+		rerun "$fl" "$work/$fl-round$r"
+	done
+done
+if [ "$host" = 0 ]; then
+	for fl in "${flavours[@]}"; do
+		profile_boot "$fl"
+	done
+fi
 
 stage "bench: flame graphs and summary"
 python3 "$REPO/scripts/bench_report.py" --work "$work" --out "$tmp" \
 	--build "$BUILD" --template "$template" --accel "$accel" --cpu "$cpu" \
-	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} QEMU=$QEMU HOST=$host BENCH_OPTS=\"$bench_opts\"" \
+	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} QEMU=$QEMU HOST=$host ROUNDS=$rounds BENCH_OPTS=\"$bench_opts\"" \
 	--flavours "${flavours[*]}" --cases "${cases[*]}" ||
 	die "bench: report failed"
 
@@ -224,7 +264,9 @@ final=$RESULTS/$name
 [ ! -e "$final" ] || final=$RESULTS/$name-$$
 mv "$tmp" "$final"
 tmp=
-python3 "$REPO/scripts/bench_report.py" --index "$RESULTS" ||
+readme=()
+[ "$(realpath "$RESULTS")" != "$(realpath "$REPO/results")" ] || readme=(--readme "$REPO/README.md")
+python3 "$REPO/scripts/bench_report.py" --index "$RESULTS" "${readme[@]}" ||
 	echo "warning: results/README.md index not updated" >&2
 cat "$final/summary.md"
 stage "bench: run recorded in ${final#$REPO/} in $(($(date +%s) - start)) s"

@@ -10,6 +10,7 @@ perf.data, status; WORK/FL/cases/{uname,cpu,kallsyms}.
 """
 import argparse
 import datetime
+import gzip
 import hashlib
 import json
 import os
@@ -23,10 +24,11 @@ PERF_SCRIPTS = "/usr/lib/perf-core/scripts/python"
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "bench", "profile"))
 import profile_fold  # noqa: E402
+import bench_summary  # noqa: E402
 
 # The exit->entry path in the emulator profile: (row, functions). A row
 # counts the instructions of those functions' own code, with what the
-# compiler inlined into them (the profile has no call stacks). Baseline's
+# compiler inlined into them, not what they call. Baseline's
 # loads are kvm_load_{guest,host}_xsave_state; patch 0005/0006 split them.
 PROFILE_ROWS = [
     ("VMRUN and the entry/exit assembly (__svm_vcpu_run)", ["__svm_vcpu_run"]),
@@ -44,34 +46,6 @@ PROFILE_ROWS = [
 ]
 # Must appear in every exit's profile (make test's bench smoke test checks).
 PROFILE_REQUIRED = ["vcpu_enter_guest", "svm_vcpu_run", "svm_vcpu_enter_exit", "__svm_vcpu_run"]
-
-# (key, label with its unit, decimals); summary.md says where each comes from
-FIGURES = [
-    ("exits_per_iter", "exits/iter", 3),
-    ("ns_per_iter", "ns/iter", 0),
-    ("cycles_per_iter", "cycles/iter", 0),
-    ("xfeature_writes_per_exit", "XCR0+XSS writes/exit", 3),
-    ("pkru_writes_per_exit", "PKRU writes/exit", 3),
-    ("fastpath_per_exit", "fastpath exits/exit", 3),
-    ("reenter_per_exit", "re-entries/exit", 3),
-    ("msr_writes_per_exit", "MSR writes/exit", 3),
-    ("uret_restores_per_exit", "uret restores/exit", 3),
-    ("reloads_per_exit", "reloads/exit", 3),
-    ("reloads_per_kvm_run", "reloads/KVM_RUN", 3),
-    ("exit_ns_mean", "exit->entry ns mean", 0),
-    ("timer_late_ns", "timer late ns/iter", 0),
-    ("reload_cycles_per_exit_est", "reload cycles/exit (est.)", 0),
-]
-
-# Figures whose span differs between the kernels: no ratio, and why. The
-# series moves the XCR0/XSS/PKRU loads out of svm_vcpu_run(), which lies
-# between kvm_entry and kvm_exit, into vcpu_enter_guest(), between kvm_exit
-# and the next kvm_entry: the exit->entry window holds other code.
-NOT_COMPARABLE = {
-    "exit_ns_mean": "kvmexitlat's exit->entry span holds the XCR0/XSS/PKRU loads on the "
-                    "patched kernel only (patches 0005/0006 move them there from the "
-                    "entry->exit side), so the two kernels' spans are not the same code",
-}
 
 # kvmswitch count -> the probe primitive whose median cycles price it. XSS
 # is a WRMSR, priced as XSETBV: the probe has no XSAVES to write it with.
@@ -226,6 +200,7 @@ def kvmswitch_figures(doc):
         fig["reenter_per_exit"] = tot["reenter"] / ex
         fig["msr_writes_per_exit"] = tot["msr_writes"] / ex
         fig["uret_restores_per_exit"] = tot["uret_restore"] / ex
+        fig["uret_writes_per_exit"] = (tot["uret_set"] + tot["uret_restore"]) / ex
         fig["reloads_per_exit"] = tot["reloads"] / ex
     if tot["kvm_runs"]:
         fig["reloads_per_kvm_run"] = tot["reloads"] / tot["kvm_runs"]
@@ -310,7 +285,7 @@ def profile_windows(work, fl, cases, vmlinux, elf):
         try:
             with open(os.path.join(work, f"{fl}-profile", "cases", case, "window")) as f:
                 windows[case] = profile_fold.read_window(f)
-            addrs.update(windows[case])
+            addrs.update(profile_fold.addresses(windows[case]))
         except (OSError, profile_fold.InputError) as e:
             windows[case] = str(e)
     return windows, profile_fold.symbolize_images(addrs, vmlinux, elf)
@@ -332,27 +307,44 @@ def emulator_profile(work, out_dir, fl, case, boot, windows, title):
     exits = round(b.get("iters", 0) * b.get("exits/iter", 0))
     if exits <= 0:
         return {"status": "not made: the profiled run reported no exits"}
-    counts, symbols = windows[0].get(case, "no window"), windows[1]
-    if isinstance(counts, str):
-        return {"status": f"not made: {counts}"}
-    stacks = profile_fold.fold(counts, *symbols)
-    folded = os.path.join(out_dir, f"{fl}.profile.folded")
-    write_atomic(folded, "".join(f"{k} {stacks[k]}\n" for k in sorted(stacks)))
+    window, symbols = windows[0].get(case, "no window"), windows[1]
+    if isinstance(window, str):
+        return {"status": f"not made: {window}"}
+    stacks = profile_fold.fold(window, *symbols)
+    flat = profile_fold.fold(profile_fold.flatten(window), *symbols)
+    # Deep stacks repeat: gzip takes a case's file from about 1.7 MB to 60 kB.
+    folded = os.path.join(out_dir, f"{fl}.profile.folded.gz")
+    with gzip.open(folded + ".tmp", "wt") as f:
+        f.write("".join(f"{k} {stacks[k]}\n" for k in sorted(stacks)))
+    os.replace(folded + ".tmp", folded)
     subprocess.run([sys.executable, os.path.join(HERE, "flamesvg.py"), "--title", title,
                     "--subtitle", "instructions counted by the emulator (lab QEMU TCG plugin); "
-                    "frames are functions and what was inlined into them, not call stacks",
+                    "callers from its shadow call stack, inlined functions from DWARF",
                     folded, os.path.join(out_dir, f"{fl}.profile.svg")], check=False)
-    rows = {row: profile_fold.inclusive_any(stacks, funcs) / exits for row, funcs in PROFILE_ROWS}
+    rows = {row: profile_fold.inclusive_any(flat, funcs) / exits for row, funcs in PROFILE_ROWS}
     total = profile_fold.total(stacks)
     return {"status": "ok", "exits": exits, "instructions": total,
             "instructions_per_exit": total / exits, "path_per_exit": rows,
-            "missing": [f for f in PROFILE_REQUIRED if not profile_fold.inclusive(stacks, f)]}
+            "missing": [f for f in PROFILE_REQUIRED if not profile_fold.inclusive(flat, f)]}
 
 
-def fmt(v, dec):
-    if v is None:
-        return "n/a"
-    return f"{v:.{dec}f}"
+def ns_rounds(work, fl, case):
+    """ns/iter of each timed round of one case: the clean run of the first
+    boot, then WORK/FL-roundN/ of each further boot, if the case ran there."""
+    dirs = [os.path.join(work, fl)]
+    n = 2
+    while os.path.isdir(os.path.join(work, f"{fl}-round{n}")):
+        dirs.append(os.path.join(work, f"{fl}-round{n}"))
+        n += 1
+    out = []
+    for d in dirs:
+        cdir = os.path.join(d, "cases", case)
+        if read_text(os.path.join(cdir, "status")).strip() != f"{case} ok":
+            continue
+        ns = parse_bench(read_text(os.path.join(cdir, "bench.txt")), case).get("ns/iter")
+        if ns is not None:
+            out.append(ns)
+    return out
 
 
 def report(a):
@@ -452,246 +444,24 @@ def report(a):
                 subprocess.run([sys.executable, os.path.join(HERE, "flamesvg.py"), "--diff",
                                 "--title", f"{case}: {flavours[1]} vs {flavours[0]} ({a.accel})",
                                 b, p, os.path.join(case_out, "diff.svg")], check=False)
-            b, p = (os.path.join(case_out, f"{fl}.profile.folded") for fl in flavours)
-            if os.path.exists(b) and os.path.exists(p):
+            b, p = (os.path.join(case_out, f"{fl}.profile.folded.gz") for fl in flavours)
+            exits = [results[case][fl].get("profile", {}).get("exits") for fl in flavours]
+            if os.path.exists(b) and os.path.exists(p) and all(exits):
                 subprocess.run([sys.executable, os.path.join(HERE, "flamesvg.py"), "--diff",
+                                "--per", f"{exits[0]},{exits[1]}", "--unit", "exit",
                                 "--title", f"{case}: {flavours[1]} vs {flavours[0]}, "
-                                "instructions (emulator profile)",
+                                "instructions per exit (emulator profile)",
                                 b, p, os.path.join(case_out, "profile-diff.svg")], check=False)
 
+    timings = {c: {fl: bench_summary.timing(ns_rounds(a.work, fl, c)) for fl in flavours}
+               for c in cases}
     write_atomic(os.path.join(a.out, "meta.json"), json.dumps(meta, indent=1) + "\n")
     write_atomic(os.path.join(a.out, "summary.json"),
-                 json.dumps({"meta": meta, "results": results}, indent=1, sort_keys=True) + "\n")
-    write_atomic(os.path.join(a.out, "summary.md"), summary_md(meta, flavours, cases, results))
-
-
-def summary_md(meta, flavours, cases, results):
-    lines = [f"# Benchmark run {meta['name']}", ""]
-    lines.append(f"- Ran: `{meta['command']}` on {meta['date']}.")
-    where = "natively on the running kernel" if meta["accel"] == "host" else \
-        f"in QEMU ({meta['qemu']}), accelerator **{meta['accel']}**, on a {meta['host_cpu']}"
-    lines.append(f"- Where: {where}.")
-    for fl in flavours:
-        m = meta["flavours"][fl]
-        lines.append(f"- {fl}: kernel `{m['kernel']}`, CPU seen by KVM: {m['cpu'] or 'unknown'}"
-                     + (f", series {m['series_sha'][:12]}" if "series_sha" in m else ""))
-    no_nrips = [fl for fl in flavours if meta["flavours"][fl].get("nrips") in ("0", "N")]
-    if meta["accel"] == "tcg":
-        lines.append("- **TCG: times are emulated.** Only ratios within this run mean anything, "
-                     "and even those vary from run to run; counts are exact. cycles/iter is "
-                     "not available (no invariant TSC).")
-    if no_nrips:
-        lines.append(f"- **No NRIP save** (kvm_amd nrips=0 on {', '.join(no_nrips)}): SVM "
-                     "never takes the fastpath there, so no exit re-enters the guest from it.")
-    lines.append("- Figures: exits, ns and cycles per iteration come from the clean timed run "
-                 "(KVM's own exit counter); reloads come from kvmswitch in a second, traced "
-                 "run, per exit of the benchmark VM.")
-    lines.append("- reload cycles/exit (est.): an **estimate**, kvmswitch's XCR0/XSS, PKRU and "
-                 "user-return MSR writes per exit times the median cycles of XSETBV, WRPKRU and "
-                 "WRMSR(TSC_AUX) measured by bench/probe, one price for all kernels (the "
-                 "lowest of their medians, so the ratio reflects the counts only)"
-                 + (" (**TCG-emulated TSC**: not a hardware cost)" if meta["accel"] == "tcg" else "")
-                 + "; the probe's table follows.")
-    lines.append("")
-    figs = FIGURES
-    head = ["case"]
-    for _, label, _ in figs:
-        if len(flavours) == 2:
-            head += [f"{label} {flavours[0]}", f"{flavours[1]}", "ratio"]
-        else:
-            head += [label]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "---|" * len(head))
-    for case in cases:
-        row = [case]
-        for key, _, dec in figs:
-            vals = []
-            for fl in flavours:
-                e = results[case][fl]
-                vals.append(e.get("figures", {}).get(key) if e["status"] == "ok" else None)
-            if len(flavours) == 2:
-                ratio = None
-                if vals[0] not in (None, 0) and vals[1] is not None:
-                    ratio = vals[1] / vals[0]
-                row += [fmt(vals[0], dec), fmt(vals[1], dec),
-                        "n/c" if key in NOT_COMPARABLE and ratio is not None
-                        else "n/a" if ratio is None else f"{ratio:.2f}"]
-            else:
-                row += [fmt(vals[0], dec)]
-        lines.append("| " + " | ".join(row) + " |")
-    lines.append("")
-    if len(flavours) == 2:
-        for key, why in NOT_COMPARABLE.items():
-            label = next(lb for k, lb, _ in figs if k == key)
-            lines += [f"n/c: no ratio for {label}: {why}.", ""]
-    notes = []
-    for case in cases:
-        for fl in flavours:
-            e = results[case][fl]
-            if e["status"] != "ok":
-                notes.append(f"- {case} on {fl}: {e['status']}")
-            elif "flame_graph" in e:
-                notes.append(f"- {case} on {fl}: flame graph {e['flame_graph']}")
-    if notes:
-        lines += ["Not measured or incomplete:", ""] + notes + [""]
-    lines += pvtimer_md(flavours, results)
-    lines += reentry_md(flavours, cases, results)
-    lines += profile_md(flavours, cases, results)
-    lines += probe_md(meta, flavours)
-    lines.append("Per case: `<case>/<flavour>.figures.json`, the tools' raw JSON, folded stacks "
-                 "(`.folded`), flame graphs (`.html`, offline; `.svg`), `diff.svg` "
-                 f"({flavours[-1]} vs {flavours[0]}: red = larger share of samples); from the "
-                 "emulator profile `<flavour>.profile.folded`, `.profile.svg` and "
-                 "`profile-diff.svg`.")
-    return "\n".join(lines) + "\n"
-
-
-# Why a case cannot show the fastpath saving although its exit has a fastpath.
-NO_REENTRY_WHY = {
-    "x2apic_self_ipi": "the IPI to itself leaves KVM_REQ_EVENT pending, so the run loop is "
-                       "left right after the fastpath (kvm_vcpu_exit_request())",
-    "hlt": "nothing is pending at the HLT, so the vCPU blocks: the loop is left for "
-           "kvm_vcpu_block()",
-}
-
-
-def reentry_md(flavours, cases, results):
-    """XCR0+XSS and PKRU writes per exit where the fastpath ran: the series'
-    saving where the run loop re-entered the guest, its absence and why."""
-    if len(flavours) != 2:
-        return []
-    lines = []
-    for case in cases:
-        ents = [results[case][fl] for fl in flavours]
-        if any(e["status"] != "ok" for e in ents):
-            continue
-        fb, fp = (e.get("figures", {}) for e in ents)
-        if not fp.get("fastpath_per_exit"):
-            continue
-        re_b, re_p = fb.get("reenter_per_exit", 0), fp.get("reenter_per_exit", 0)
-        parts = []
-        for key, name in (("xfeature_writes_per_exit", "XCR0+XSS"), ("pkru_writes_per_exit", "PKRU")):
-            b, p = fb.get(key), fp.get(key)
-            if b is None or p is None:
-                continue
-            parts.append(f"{name} writes/exit {b:.3f} -> {p:.3f}"
-                         + (f" ({p / b:.2f}x)" if b else ""))
-        head = (f"- {case}: fastpath {fp['fastpath_per_exit']:.3f} of exits, re-entered "
-                f"{re_b:.3f} ({flavours[0]}) / {re_p:.3f} ({flavours[1]}) per exit; "
-                + "; ".join(parts))
-        b_xf, p_xf = fb.get("xfeature_writes_per_exit"), fp.get("xfeature_writes_per_exit")
-        if re_p and b_xf and p_xf is not None and p_xf < b_xf:
-            lines.append(head + ": the series' saving, one switch pair per re-entry.")
-        elif re_p:
-            lines.append(head + ": re-entered, but the writes did not drop (guest values "
-                         "equal to the host's, or no -X?).")
-        else:
-            why = NO_REENTRY_WHY.get(case, "no exit re-entered the guest from the fastpath")
-            lines.append(head + f": no saving, because {why}.")
-    if not lines:
-        return []
-    return ["Fastpath re-entries (kvmswitch, traced run; writes happen only where guest and "
-            "host values differ, -X):", ""] + lines + [""]
-
-
-# The cases whose exit->entry path summary.md shows: a full exit, and one
-# that re-enters from the fastpath.
-PROFILE_PATH_CASES = ("cpuid", "x2apic_ipi_absent")
-
-
-def ratio_str(b, p):
-    return f"{p / b:.2f}" if b else "n/a"
-
-
-def profile_md(flavours, cases, results):
-    """Instructions per exit from the emulator profile: per case, and along
-    the exit->entry path for a full exit and a fastpath one."""
-    if len(flavours) != 2:
-        return []
-    profs = {c: [results[c][fl].get("profile", {}) for fl in flavours] for c in cases}
-    ok = [c for c in cases if all(p.get("status") == "ok" for p in profs[c])]
-    lines = ["## Emulator profile: instructions per exit", ""]
-    if not ok:
-        why = sorted({p.get("status", "not made").removeprefix("not made: ")
-                      for c in cases for p in profs[c] if p.get("status") != "ok"})
-        return lines + ["Not made: " + "; ".join(why) + ".", ""]
-    lines += ["Every guest instruction that the benchmark vCPU's CPU ran in the measured "
-              "window, counted by the lab QEMU (bench/profile: a TCG plugin), the IRQs-off "
-              "world switch included, divided by the exits of that run. Counts, not samples: "
-              "per executed translation block, so a block cut short by an exception counts "
-              "whole. In the HLT and timer cases the window also holds what that CPU ran "
-              "while the vCPU was halted.", "",
-              f"| case | {flavours[0]} | {flavours[1]} | ratio |", "|---|---|---|---|"]
-    for c in ok:
-        b, p = (x["instructions_per_exit"] for x in profs[c])
-        lines.append(f"| {c} | {b:.0f} | {p:.0f} | {ratio_str(b, p)} |")
-    lines.append("")
-    for c in [c for c in PROFILE_PATH_CASES if c in ok] or ok[:1]:
-        b, p = (x["path_per_exit"] for x in profs[c])
-        lines += [f"{c}: the exit->entry path, instructions per exit in each function's own "
-                  "code and what is inlined into it (`" + c + "/profile-diff.svg`):", "",
-                  f"| function | {flavours[0]} | {flavours[1]} | ratio |", "|---|---|---|---|"]
-        for row, _ in PROFILE_ROWS:
-            if b.get(row) or p.get(row):
-                lines.append(f"| {row} | {b.get(row, 0):.1f} | {p.get(row, 0):.1f} | "
-                             f"{ratio_str(b.get(row, 0), p.get(row, 0))} |")
-        lines.append("")
-    for c in cases:
-        for fl, x in zip(flavours, profs[c]):
-            if x.get("status") == "ok" and x.get("missing"):
-                lines.append(f"- {c} on {fl}: the profile lacks {', '.join(x['missing'])}")
-            elif x.get("status") not in (None, "ok"):
-                lines.append(f"- {c} on {fl}: profile {x['status']}")
-    return lines + [""]
-
-
-def pvtimer_md(flavours, results):
-    """timer_pv against timer_msr in the same kernel: what pvtimer saves."""
-    lines = []
-    for fl in flavours:
-        msr, pv = (results.get(c, {}).get(fl, {}) for c in ("timer_msr", "timer_pv"))
-        if msr.get("status") != "ok" or pv.get("status") != "ok":
-            continue
-        fm, fp = msr["figures"], pv["figures"]
-        em, ep = fm.get("exits_per_iter"), fp.get("exits_per_iter")
-        if not em or ep is None:
-            continue
-        lines.append(f"- {fl}: {em:.3f} exits per programmed timer through the MSR, "
-                     f"{ep:.3f} through pvtimer ({(1 - ep / em) * 100:.0f}% fewer); "
-                     f"lateness {fmt(fm.get('timer_late_ns'), 0)} vs "
-                     f"{fmt(fp.get('timer_late_ns'), 0)} ns per timer.")
-    if not lines:
-        return []
-    return ["Paravirtual timer (timer_pv vs timer_msr, same kernel; counts exact, "
-            "lateness as timed by the guest):", ""] + lines + [""]
-
-
-def probe_md(meta, flavours):
-    """The primitive-cost table: median (min) cycles per flavour."""
-    probes = [meta["flavours"][fl].get("probe", {}) for fl in flavours]
-    names = []
-    for p in probes:
-        for n in list(p.get("primitives", {})) + list(p.get("skipped", {})):
-            if n not in names:
-                names.append(n)
-    lines = ["Switch primitives (bench/probe, TSC cycles per operation, median (min)"
-             + (", TSC emulated by TCG" if meta["accel"] == "tcg" else "") + "):", ""]
-    if not names:
-        return lines + ["; ".join(f"{fl}: {p.get('status', 'no probe')}" for fl, p in zip(flavours, probes)), ""]
-    lines.append("| primitive | " + " | ".join(flavours) + " |")
-    lines.append("|---|" + "---|" * len(flavours))
-    for n in names:
-        cells = []
-        for p in probes:
-            c = p.get("primitives", {}).get(n)
-            if c:
-                cells.append(f"{c['median']} ({c['min']})")
-            elif n in p.get("skipped", {}):
-                cells.append("skipped: " + p["skipped"][n])
-            else:
-                cells.append(p.get("status", "not measured"))
-        lines.append(f"| {n} | " + " | ".join(cells) + " |")
-    return lines + [""]
+                 json.dumps({"meta": meta, "results": results, "timings": timings},
+                            indent=1, sort_keys=True) + "\n")
+    write_atomic(os.path.join(a.out, "summary.md"),
+                 bench_summary.summary_md(meta, flavours, cases, results, timings, a.out,
+                                          PROFILE_ROWS))
 
 
 INDEX_START = "<!-- bench-index: generated by scripts/bench_report.py --index -->"
@@ -713,12 +483,10 @@ def index(results_dir):
         meta, res = s["meta"], s["results"]
         fls = list(meta["flavours"])
         head = []
-        for case in ("cpuid", "x2apic_self_ipi", "pio_user"):
-            if case not in res:
-                continue
-            vals = [res[case].get(fl, {}).get("figures", {}).get("reloads_per_exit") for fl in fls]
-            if all(v is not None for v in vals):
-                head.append(f"{case} reloads/exit " + " -> ".join(f"{v:.2f}" for v in vals))
+        hc = bench_summary.headline_case(fls, meta["cases"], res)
+        if hc:
+            vals = [bench_summary.figure(res, hc, fl, "xfeature_writes_per_exit") for fl in fls]
+            head.append(f"{hc} XCR0/XSS switches/exit " + " -> ".join(f"{v:.2f}" for v in vals))
         rows.append(f"| [{name}]({name}/summary.md) | {meta['accel']} | "
                     f"{len(meta['cases'])} | {' vs '.join(fls)} | {'; '.join(head) or 'see summary'} |")
     table = [INDEX_START, "", "| run | accel | cases | kernels | headline |", "|---|---|---|---|---|"]
@@ -735,15 +503,40 @@ def index(results_dir):
     write_atomic(readme, text)
 
 
+CHART_START = "<!-- bench-chart: generated by scripts/bench_report.py --index --readme -->"
+CHART_END = "<!-- bench-chart end -->"
+
+
+def readme_chart(results_dir, readme):
+    """Point README's chart block at the newest run's headline chart."""
+    text = read_text(readme)
+    if CHART_START not in text or CHART_END not in text:
+        return
+    runs = [n for n in sorted(os.listdir(results_dir))
+            if os.path.isfile(os.path.join(results_dir, n, "charts", "xfeatures.svg"))]
+    if not runs:
+        return
+    rel = os.path.relpath(os.path.join(results_dir, runs[-1]), os.path.dirname(readme))
+    block = [CHART_START, "",
+             f"![XCR0/XSS switches per exit, run {runs[-1]}]({rel}/charts/xfeatures.svg)", "",
+             f"XCR0/XSS switches per exit in the newest run, [{runs[-1]}]({rel}/summary.md) "
+             "(the other questions' charts are in its `charts/`).", "", CHART_END]
+    pre, post = text.split(CHART_START)[0], text.split(CHART_END, 1)[1]
+    write_atomic(readme, pre + "\n".join(block) + post)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", metavar="RESULTS")
+    ap.add_argument("--readme", metavar="README", help="with --index: update its chart block")
     for opt in ("work", "out", "build", "template", "accel", "cpu", "qemu", "name",
                 "command", "flavours", "cases"):
         ap.add_argument("--" + opt)
     a = ap.parse_args()
     if a.index:
         index(a.index)
+        if a.readme:
+            readme_chart(a.index, a.readme)
         return
     missing = [o for o in ("work", "out", "build", "template", "accel", "name", "flavours", "cases")
                if not getattr(a, o)]

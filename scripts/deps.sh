@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS="linux-source-6.12 quilt qemu-system-x86 busybox-static bash-static
 build-essential bc bison flex libelf-dev libssl-dev dwarves cpio xz-utils
-python3 rsync kmod ccache
+python3 rsync kmod ccache librsvg2-bin
 clang llvm bpftool libbpf-dev zlib1g-dev libzstd-dev util-linux linux-perf"
 
 # shellcheck disable=SC2086 # PKGS is a word list

@@ -4,14 +4,20 @@
 
   flamesvg.py [--title T] [--subtitle S] FOLDED OUT.svg
   flamesvg.py --diff [--title T] BASE.folded NEW.folded OUT.svg
+  flamesvg.py --diff --per B,N [--unit U] [--title T] BASE.folded NEW.folded OUT.svg
 
 The picture needs no browser session: any SVG viewer shows it. A frame's
 colour is a hash of its name, so a function has the same colour in every
 graph. In --diff mode the layout is NEW's, and each frame is coloured by the
 change of its share of samples: red grew, blue shrank (NEW vs BASE, both
-normalised to their totals so runs of different length compare).
+normalised to their totals so runs of different length compare). With
+--per B,N both are divided instead by their count of a unit (B and N exits,
+say), so a frame is red if it costs more per unit, whatever the rest did;
+the layout is then the larger of the two per frame, so code that shrank or
+went away stays visible in blue.
 """
 import argparse
+import gzip
 import hashlib
 import html
 import os
@@ -30,10 +36,11 @@ def die(msg):
 
 
 def read_folded(path):
-    """Return {stack tuple: count}. Each line is 'a;b;c COUNT'."""
+    """Return {stack tuple: count}. Each line is 'a;b;c COUNT'; a path
+    ending in .gz is read through gzip."""
     stacks = {}
     try:
-        with open(path) as f:
+        with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
             for n, line in enumerate(f, 1):
                 line = line.rstrip("\n")
                 if not line:
@@ -68,9 +75,10 @@ def build_tree(stacks):
     return root
 
 
-def path_shares(stacks):
-    """Share of all samples under each frame path (prefix of a stack)."""
-    total = sum(stacks.values()) or 1
+def path_shares(stacks, total=None):
+    """Share of all samples (or per TOTAL) under each frame path (each
+    prefix of a stack)."""
+    total = total or sum(stacks.values()) or 1
     shares = {}
     for stack, count in stacks.items():
         for i in range(1, len(stack) + 1):
@@ -96,7 +104,7 @@ def diff_colour(delta):
     return "rgb(230,230,230)"
 
 
-def render(root, out, title, subtitle, colour_of):
+def render(root, out, title, subtitle, colour_of, tip_of=None):
     depth = 0
     rects = []
     scale = (WIDTH - 2 * PAD) / max(root.count, 1)
@@ -128,7 +136,7 @@ def render(root, out, title, subtitle, colour_of):
     for node, x, level, w, path in rects:
         y = height - PAD - (level + 1) * ROW
         pct = 100.0 * node.count / max(root.count, 1)
-        tip = f"{node.name} ({node.count} samples, {pct:.2f}%)"
+        tip = tip_of(node, path) if tip_of else f"{node.name} ({node.count} samples, {pct:.2f}%)"
         fill = colour_of(node, path)
         lines.append(f'<g><title>{html.escape(tip)}</title>'
                      f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" '
@@ -159,12 +167,38 @@ def main():
     ap.add_argument("--diff", action="store_true", help="BASE NEW OUT: differential graph")
     ap.add_argument("--title", default="Flame graph")
     ap.add_argument("--subtitle", default="")
+    ap.add_argument("--per", metavar="B,N", help="--diff: normalise by these unit counts")
+    ap.add_argument("--unit", default="unit", help="--per: what B and N count")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     want = 3 if a.diff else 2
     if len(a.files) != want:
         die(f"expected {want} file arguments, got {len(a.files)}")
-    if a.diff:
+    if a.diff and a.per:
+        try:
+            bu, nu = (float(x) for x in a.per.split(","))
+            if bu <= 0 or nu <= 0:
+                raise ValueError
+        except ValueError:
+            die(f"--per wants two positive numbers B,N, not '{a.per}'")
+        base, new = read_folded(a.files[0]), read_folded(a.files[1])
+        if not base or not new:
+            die(f"{a.files[0] if not base else a.files[1]} has no samples")
+        bper, nper = path_shares(base, bu), path_shares(new, nu)
+        btotal = sum(base.values()) / bu
+        # Integer layout weights, 1/1000 of a unit each: the larger side.
+        layout = {k: round(1000 * max(base.get(k, 0) / bu, new.get(k, 0) / nu))
+                  for k in set(base) | set(new)}
+        root = build_tree({k: v for k, v in layout.items() if v})
+        sub = a.subtitle or (f"per {a.unit}, {btotal:.1f} -> {sum(new.values()) / nu:.1f}; "
+                             f"red: more per {a.unit} than baseline, blue: less; "
+                             "width: the larger of the two")
+        render(root, a.files[2], a.title, sub,
+               lambda n, p: diff_colour((nper.get(p, 0) - bper.get(p, 0)) / btotal) if p
+               else "rgb(230,230,230)",
+               lambda n, p: f"{n.name} ({bper.get(p, btotal if not p else 0):.2f} -> "
+                            f"{nper.get(p, sum(new.values()) / nu if not p else 0):.2f} per {a.unit})")
+    elif a.diff:
         base, new = read_folded(a.files[0]), read_folded(a.files[1])
         if not new:
             die(f"{a.files[1]} has no samples")

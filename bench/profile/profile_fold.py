@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Turn an insn_profile window (lines "ADDRESS COUNT") into folded stacks.
+"""Turn an insn_profile window into folded stacks.
 
-Each address becomes the chain of functions that DWARF says it is in,
-inlined ones included (addr2line -i), under a root: "kernel" for the lab
-kernel's addresses, "bench" for the benchmark binary (its user space and
-the nested guest's code, which the KVM selftest library runs from the same
-image). The profile has no call stacks: the TCG plugin API of QEMU 7.2
-cannot read registers, so a frame's callers are only those inlined into it.
+A window has "@NODE PARENT RETURN" lines, the plugin's shadow call stacks
+(node 0 is the empty stack), and "ADDRESS COUNT NODE" lines. Each address
+becomes the chain of functions that DWARF says it is in, inlined ones
+included (addr2line -i), under the functions of the calls on its stack
+(each return address minus one, the call's last byte, is symbolized the
+same way), under a root: "kernel" for the lab kernel's addresses, "bench"
+for the benchmark binary (its user space and the nested guest's code,
+which the KVM selftest library runs from the same image).
 
   profile_fold.py --window W --vmlinux V --elf E --out OUT.folded
 """
@@ -27,18 +29,50 @@ class InputError(Exception):
 
 
 def read_window(lines):
-    """'ADDRESS COUNT' lines -> {address: count}."""
-    counts = {}
+    """A window's lines -> ({(address, node): count}, {node: (parent, return)})."""
+    counts, nodes = {}, {}
     for n, line in enumerate(lines, 1):
         f = line.split()
         if not f:
             continue
         try:
+            if f[0].startswith('@'):
+                nodes[int(f[0][1:])] = (int(f[1]), int(f[2], 16))
+                continue
             addr, count = int(f[0], 16), int(f[1])
+            node = int(f[2]) if len(f) > 2 else 0
         except (ValueError, IndexError):
-            raise InputError(f'window line {n}: expected "HEXADDRESS COUNT"')
-        counts[addr] = counts.get(addr, 0) + count
-    return counts
+            raise InputError(f'window line {n}: expected "HEXADDRESS COUNT [NODE]" '
+                             'or "@NODE PARENT HEXRETURN"')
+        counts[(addr, node)] = counts.get((addr, node), 0) + count
+    for _, node in counts:
+        stack((counts, nodes), node)
+    return counts, nodes
+
+
+def stack(window, node):
+    """The return addresses of a shadow stack, outermost first."""
+    nodes, out, seen = window[1], [], set()
+    while node:
+        if node in seen or node not in nodes:
+            raise InputError(f'window: stack node {node} is missing or in a loop')
+        seen.add(node)
+        node, ret = nodes[node]
+        out.append(ret)
+    return out[::-1]
+
+
+def flatten(window):
+    """The same window without its call stacks."""
+    counts = {}
+    for (addr, _), c in window[0].items():
+        counts[(addr, 0)] = counts.get((addr, 0), 0) + c
+    return counts, {}
+
+
+def addresses(window):
+    """Every address a window needs symbolized: its instructions, its calls."""
+    return {a for a, _ in window[0]} | {ret - 1 for _, ret in window[1].values()}
 
 
 def parse_addr2line(text):
@@ -83,14 +117,23 @@ def symbolize_images(addrs, vmlinux, elf):
             symbolize(sorted(x for x in addrs if x < KERNEL_MIN), elf))
 
 
-def fold(counts, kernel_frames, user_frames):
-    """{address: count} and both images' frames -> {folded stack: count}."""
+def fold(window, kernel_frames, user_frames):
+    """A window and both images' frames -> {folded stack: count}."""
+    def frames(addr):
+        f = (kernel_frames if addr >= KERNEL_MIN else user_frames).get(addr)
+        return f or ['[unknown]']
+
     stacks = {}
-    for addr, count in counts.items():
+    for (addr, node), count in window[0].items():
         if addr >= KERNEL_MIN:
-            chain = ['kernel'] + (kernel_frames.get(addr) or ['[unknown]'])
+            root = 'kernel'
         elif user_frames.get(addr):
-            chain = ['bench'] + user_frames[addr]
+            root = 'bench'
+        else:
+            root = None
+        if root:
+            chain = [root] + [fn for ret in stack(window, node) for fn in frames(ret - 1)]
+            chain += frames(addr)
         else:
             chain = ['[unknown]']
         key = ';'.join(chain)
@@ -110,8 +153,9 @@ def read_folded(lines):
 
 
 def inclusive_any(stacks, functions):
-    """Instructions in any of functions or what is inlined into them (each
-    counted once; the root is no function)."""
+    """Instructions in any of functions, what is inlined into them and, if
+    the stacks have calls, what they call (each counted once; the root is no
+    function). Of a flattened window: a function's own code and inlines."""
     names = set(functions)
     return sum(c for s, c in stacks.items() if names.intersection(s.split(';')[1:]))
 
@@ -133,10 +177,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         with open(a.window) as f:
-            counts = read_window(f)
-        if not counts:
+            window = read_window(f)
+        if not window[0]:
             raise InputError(f'{a.window}: an empty window')
-        stacks = fold(counts, *symbolize_images(counts, a.vmlinux, a.elf))
+        stacks = fold(window, *symbolize_images(addresses(window), a.vmlinux, a.elf))
     except (InputError, OSError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2

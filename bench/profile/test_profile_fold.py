@@ -30,8 +30,15 @@ vmenter.S:170
 class FoldTest(unittest.TestCase):
     def test_window(self):
         w = pf.read_window(['ffffffff81000010 3', '401000 2', '', 'ffffffff81000010 1'])
-        self.assertEqual(w, {0xffffffff81000010: 4, 0x401000: 2})
-        for bad in (['zz 1'], ['401000'], ['401000 x']):
+        self.assertEqual(w, ({(0xffffffff81000010, 0): 4, (0x401000, 0): 2}, {}))
+        w = pf.read_window(['@1 0 ffffffff81000a05', '@2 1 ffffffff81000b0a',
+                            'ffffffff81000010 3 2', 'ffffffff81000010 1 1'])
+        self.assertEqual(pf.stack(w, 2), [0xffffffff81000a05, 0xffffffff81000b0a])
+        self.assertEqual(pf.flatten(w), ({(0xffffffff81000010, 0): 4}, {}))
+        self.assertEqual(pf.addresses(w), {0xffffffff81000010, 0xffffffff81000a04,
+                                           0xffffffff81000b09})
+        for bad in (['zz 1'], ['401000'], ['401000 x'], ['401000 1 3'], ['@1 1 10', '401000 1 1'],
+                    ['@x 0 10']):
             with self.assertRaises(pf.InputError):
                 pf.read_window(bad)
 
@@ -45,9 +52,9 @@ class FoldTest(unittest.TestCase):
             pf.parse_addr2line('vcpu_run\nx86.c:1\n')
 
     def test_fold_roots_and_per_function_sums(self):
-        counts = {0xffffffff81000010: 5, 0xffffffff81000020: 7, 0xffffffff81000030: 1,
-                  0x401000: 2, 0x7f0000000000: 3}
-        stacks = pf.fold(counts, pf.parse_addr2line(ADDR2LINE), {0x401000: ['guest_code']})
+        counts = {(0xffffffff81000010, 0): 5, (0xffffffff81000020, 0): 7,
+                  (0xffffffff81000030, 0): 1, (0x401000, 0): 2, (0x7f0000000000, 0): 3}
+        stacks = pf.fold((counts, {}), pf.parse_addr2line(ADDR2LINE), {0x401000: ['guest_code']})
         self.assertEqual(stacks, {
             'kernel;vcpu_run;vcpu_enter_guest;kvm_load_guest_xfeatures': 5,
             'kernel;__svm_vcpu_run': 7, 'kernel;[unknown]': 1,
@@ -58,6 +65,19 @@ class FoldTest(unittest.TestCase):
         self.assertEqual(pf.inclusive(stacks, 'kernel'), 0)
         self.assertEqual(pf.inclusive_any(stacks, ['vcpu_run', 'vcpu_enter_guest',
                                                    '__svm_vcpu_run']), 12)
+
+    def test_fold_puts_the_calls_of_the_stack_above_the_leaf(self):
+        # __svm_vcpu_run called from an inlined site in vcpu_enter_guest (the
+        # call ends at ...11, so its last byte ...10 is symbolized).
+        w = ({(0xffffffff81000020, 1): 7, (0xffffffff81000020, 0): 1, (0x401000, 2): 2},
+             {1: (0, 0xffffffff81000011), 2: (0, 0x401100)})
+        stacks = pf.fold(w, pf.parse_addr2line(ADDR2LINE), {0x401000: ['guest_code']})
+        self.assertEqual(stacks, {
+            'kernel;vcpu_run;vcpu_enter_guest;kvm_load_guest_xfeatures;__svm_vcpu_run': 7,
+            'kernel;__svm_vcpu_run': 1, 'bench;[unknown];guest_code': 2})
+        self.assertEqual(pf.inclusive(stacks, 'vcpu_enter_guest'), 7)
+        flat = pf.fold(pf.flatten(w), pf.parse_addr2line(ADDR2LINE), {0x401000: ['guest_code']})
+        self.assertEqual(pf.inclusive(flat, 'vcpu_enter_guest'), 0)
 
     def test_folded_round_trip(self):
         self.assertEqual(pf.read_folded(['a;b 3\n', 'a;b 2\n', 'a 1\n']), {'a;b': 5, 'a': 1})

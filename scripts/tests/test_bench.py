@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The benchmark harness's host side: figures, summary, index, flame SVGs,
 and bench.sh's refusals (one line, non-zero, no run directory left)."""
+import gzip
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ import unittest
 SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, SCRIPTS)
 import bench_report as br  # noqa: E402
+import bench_summary as bs  # noqa: E402
 
 KVMSWITCH = {
     "tool": "kvmswitch", "vms": [
@@ -102,32 +104,117 @@ class Summary(unittest.TestCase):
     META = {"name": "r", "date": "d", "command": "make bench", "accel": "tcg", "qemu": "QEMU 7.2",
             "host_cpu": "cpu", "cases": ["cpuid", "hlt"],
             "flavours": {"baseline": {"kernel": "k1", "cpu": "c"}, "patched": {"kernel": "k2", "cpu": "c"}}}
+    FL = ["baseline", "patched"]
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
 
     def results(self):
-        return {"cpuid": {"baseline": {"status": "ok", "figures": {"exits_per_iter": 1.0, "ns_per_iter": 200.0}},
-                          "patched": {"status": "ok", "figures": {"exits_per_iter": 1.0, "ns_per_iter": 100.0}}},
+        return {"cpuid": {"baseline": {"status": "ok", "figures": {"exits_per_iter": 1.0,
+                                                                   "xfeature_writes_per_exit": 0.0}},
+                          "patched": {"status": "ok", "figures": {"exits_per_iter": 1.0,
+                                                                  "xfeature_writes_per_exit": 0.0}}},
                 "hlt": {"baseline": {"status": "ok", "figures": {"exits_per_iter": 3.0}},
                         "patched": {"status": "(failed) the timer never fired"}}}
 
-    def test_side_by_side_with_ratio_and_tcg_warning(self):
-        md = br.summary_md(self.META, ["baseline", "patched"], ["cpuid", "hlt"], self.results())
-        row = [l for l in md.splitlines() if l.startswith("| cpuid ")][0].split(" | ")
-        self.assertEqual(row[1:4], ["1.000", "1.000", "1.00"])
-        self.assertEqual(row[4:7], ["200", "100", "0.50"])
-        self.assertIn("times are emulated", md)
+    def md(self, results, timings=None, meta=None, cases=None):
+        return bs.summary_md(meta or self.META, self.FL, cases or list(results), results,
+                             timings or {}, self.out, br.PROFILE_ROWS)
+
+    @staticmethod
+    def rows(md, section):
+        """The table rows under '## SECTION', as lists of cells."""
+        part = md.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+        lines = part.splitlines() + [""]
+        return [[c.strip() for c in l.strip("|").split("|")] for l, nxt in zip(lines, lines[1:])
+                if l.startswith("| ") and not nxt.startswith("|---")]
+
+    def test_one_small_table_and_chart_per_question(self):
+        md = self.md(self.results())
+        self.assertEqual(self.rows(md, "Exits per iteration"),
+                         [["cpuid", "1.000", "1.000", "1.00"], ["hlt", "3.000", "n/a", "n/a"]])
         self.assertIn("hlt on patched: (failed) the timer never fired", md)
-        hlt = [l for l in md.splitlines() if l.startswith("| hlt ")][0].split(" | ")
-        self.assertEqual(hlt[1:4], ["3.000", "n/a", "n/a"])
-        self.assertIn("reload cycles/exit (est.)", md)
-        # A span that holds other code on each kernel gets no ratio.
+        # A count that is zero on both kernels is one line, not a row.
+        self.assertIn("Zero on every kernel: cpuid (the guest's XCR0", md)
+        self.assertIn("![Exits per iteration](charts/exits.svg)", md)
+        self.assertTrue(os.path.getsize(os.path.join(self.out, "charts", "exits.svg")))
+        for line in md.splitlines():
+            if line.startswith("|"):
+                self.assertLessEqual(line.count("|") - 1, 6, line)
+        self.assertTrue(md.split("\n")[2].startswith("2 exit benchmark cases ran in QEMU TCG"))
+
+    def test_opening_names_the_saving_and_where_it_is_absent(self):
+        def fig(xf, pkru, fast, re):
+            return {"status": "ok", "figures": {"xfeature_writes_per_exit": xf,
+                                                "pkru_writes_per_exit": pkru, "exits_per_iter": 1.0,
+                                                "fastpath_per_exit": fast, "reenter_per_exit": re}}
+        res = {"xstate_ipi_absent": {"baseline": fig(2.0, 2.0, 1.0, 1.0),
+                                     "patched": fig(0.02, 0.02, 1.0, 0.99)},
+               "x2apic_self_ipi": {"baseline": fig(2.0, 2.0, 0.5, 0.0),
+                                   "patched": fig(2.0, 2.0, 0.5, 0.0)},
+               "xstate_cpuid": {"baseline": fig(2.0, 2.0, 0.0, 0.0),
+                                "patched": fig(2.0, 2.0, 0.0, 0.0)}}
+        md = self.md(res)
+        opening = md.split("\n")[2]
+        self.assertIn("in `xstate_ipi_absent`, 0.99 of exits re-enter, and XCR0/XSS switches per "
+                      "exit fall from 2.000 to 0.020 (0.01x), PKRU switches from 2.000 to 0.020.",
+                      opening)
+        self.assertIn("Where no exit re-enters (`x2apic_self_ipi`, `xstate_cpuid`), they are "
+                      "unchanged.", opening)
+        self.assertEqual(self.rows(md, "XCR0/XSS switches per exit")[0],
+                         ["xstate_ipi_absent", "2.000", "0.020", "0.01", "0.990"])
+        self.assertIn("- xstate_ipi_absent: saves one switch pair per re-entry", md)
+        self.assertIn("- x2apic_self_ipi: takes the fastpath (0.500 of exits) but saves nothing: "
+                      "the IPI to itself leaves KVM_REQ_EVENT pending", md)
+        self.assertNotIn("- xstate_cpuid:", md)     # no fastpath: nothing to say
+        self.assertEqual(bs.headline_case(self.FL, list(res), res), "xstate_ipi_absent")
+
+    def test_timings_are_medians_of_rounds_and_overlap_is_no_difference(self):
+        t = {"cpuid": {"baseline": bs.timing([100.0, 160.0, 110.0]),
+                       "patched": bs.timing([120.0, 130.0, 125.0])},
+             "hlt": {"baseline": bs.timing([100.0, 105.0, 102.0]),
+                     "patched": bs.timing([50.0, 52.0, 51.0])}}
+        md = self.md(self.results(), timings=t)
+        self.assertEqual(self.rows(md, "Time per iteration"),
+                         [["cpuid", "110 (100-160)", "125 (120-130)", "no difference"],
+                          ["hlt", "102 (100-105)", "51 (50-52)", "0.50"]])
+        self.assertIn("differs beyond the spread of 3 alternating rounds in 1 of 2 cases (`hlt`)",
+                      md)
+        self.assertEqual(bs.timing_verdict(bs.timing([1.0]), bs.timing([2.0])), "n/c (1 round)")
+        self.assertIsNone(bs.timing([]))
+
+    def test_latency_span_gets_no_ratio_and_says_why(self):
         res = self.results()
         res["cpuid"]["baseline"]["figures"]["exit_ns_mean"] = 100.0
         res["cpuid"]["patched"]["figures"]["exit_ns_mean"] = 350.0
-        md = br.summary_md(self.META, ["baseline", "patched"], ["cpuid", "hlt"], res)
-        cpuid = [l for l in md.splitlines() if l.startswith("| cpuid ")][0]
-        self.assertIn("| 100 | 350 | n/c |", cpuid)
-        self.assertIn("n/c: no ratio for exit->entry ns mean", md)
-        self.assertIn("TCG-emulated TSC", md)
+        md = self.md(res)
+        self.assertEqual(self.rows(md, "Exit->entry latency (not comparable)"),
+                         [["cpuid", "100", "350"]])
+        self.assertIn("No ratio: kvmexitlat's exit->entry span holds", md)
+
+    def test_no_nrips_is_said_per_flavour(self):
+        meta = dict(self.META, flavours={"baseline": {"kernel": "k1", "cpu": "c", "nrips": "0"},
+                                         "patched": {"kernel": "k2", "cpu": "c", "nrips": "1"}})
+        self.assertIn("No NRIP save** (kvm_amd nrips=0 on baseline)", self.md(self.results(), meta=meta))
+        self.assertNotIn("No NRIP save", self.md(self.results()))
+
+    def test_pvtimer_compares_timer_cases_within_one_kernel(self):
+        res = {"timer_msr": {"baseline": {"status": "ok", "figures": {"exits_per_iter": 2.0}},
+                             "patched": {"status": "ok", "figures": {"exits_per_iter": 2.0,
+                                                                     "timer_late_ns": 900.0}}},
+               "timer_pv": {"baseline": {"status": "(skipped) no pvtimer"},
+                            "patched": {"status": "ok", "figures": {"exits_per_iter": 0.5,
+                                                                    "timer_late_ns": 1200.0}}}}
+        md = self.md(res)
+        self.assertEqual(self.rows(md, "pvtimer: exits per timer"),
+                         [["baseline", "2.000", "n/a: (skipped) no pvtimer", "n/a", "n/a / n/a"],
+                          ["patched", "2.000", "0.500", "0.25", "900 / 1200"]])
+        self.assertIn("pvtimer arms a timer with 0.50 exits, against 2.00", md)
+        self.assertNotIn("## pvtimer", self.md(self.results()))
 
     def test_emulator_profile_per_exit_and_along_the_path(self):
         with tempfile.TemporaryDirectory() as d:
@@ -163,10 +250,13 @@ class Summary(unittest.TestCase):
                                                    "__svm_vcpu_run"])
                 self.assertTrue(os.path.getsize(os.path.join(out, f"{fl}.profile.svg")))
                 results["cpuid"][fl] = {"status": "ok", "profile": prof}
-            md = "\n".join(br.profile_md(["baseline", "patched"], ["cpuid"], results))
+            notes = []
+            md = "\n".join(bs.profile_section(d, ["baseline", "patched"], ["cpuid"], results,
+                                               br.PROFILE_ROWS, notes))
             self.assertIn("| cpuid | 10 | 8 | 0.80 |", md)
             self.assertIn("| svm_vcpu_run | 8.0 | 6.0 | 0.75 |", md)
-            self.assertIn("the profile lacks vcpu_enter_guest", md)
+            self.assertIn("the profile lacks vcpu_enter_guest", "\n".join(notes))
+            self.assertTrue(os.path.getsize(os.path.join(d, "charts", "profile.svg")))
             # A failed profiled boot: its reason, and its console kept in the run.
             os.makedirs(os.path.join(d, "work", "debug-profile"))
             for name, text in (("status", "not made: the profiled debug boot ended with status "
@@ -181,48 +271,9 @@ class Summary(unittest.TestCase):
             # No profiled boot: said once, why.
             none = {"cpuid": {fl: {"status": "ok", "profile": {"status": "not made: needs the lab "
                                                              "QEMU"}} for fl in ("baseline", "patched")}}
-            md = "\n".join(br.profile_md(["baseline", "patched"], ["cpuid"], none))
+            md = "\n".join(bs.profile_section(d, ["baseline", "patched"], ["cpuid"], none,
+                                               br.PROFILE_ROWS, []))
             self.assertIn("Not made: needs the lab QEMU.", md)
-
-    def test_reentry_saving_or_its_absence_with_the_reason(self):
-        def fig(xf, pkru, fast, re):
-            return {"status": "ok", "figures": {"xfeature_writes_per_exit": xf,
-                                                "pkru_writes_per_exit": pkru,
-                                                "fastpath_per_exit": fast, "reenter_per_exit": re}}
-        res = {"x2apic_ipi_absent": {"baseline": fig(2.0, 2.0, 1.0, 1.0),
-                                     "patched": fig(0.02, 0.02, 1.0, 0.99)},
-               "x2apic_self_ipi": {"baseline": fig(2.0, 2.0, 0.5, 0.0),
-                                   "patched": fig(2.0, 2.0, 0.5, 0.0)},
-               "cpuid": {"baseline": fig(2.0, 2.0, 0.0, 0.0), "patched": fig(2.0, 2.0, 0.0, 0.0)}}
-        text = "\n".join(br.reentry_md(["baseline", "patched"], list(res), res))
-        self.assertIn("- x2apic_ipi_absent: fastpath 1.000 of exits, re-entered 1.000 (baseline) "
-                      "/ 0.990 (patched) per exit; XCR0+XSS writes/exit 2.000 -> 0.020 (0.01x)", text)
-        self.assertIn("the series' saving", text)
-        self.assertIn("x2apic_self_ipi", text)
-        self.assertIn("no saving, because the IPI to itself leaves KVM_REQ_EVENT pending", text)
-        self.assertNotIn("cpuid", text)     # no fastpath: nothing to say
-        self.assertEqual(br.reentry_md(["baseline", "patched"], ["cpuid"], {"cpuid": res["cpuid"]}), [])
-
-    def test_no_nrips_is_said_per_flavour(self):
-        meta = dict(self.META, flavours={"baseline": {"kernel": "k1", "cpu": "c", "nrips": "0"},
-                                         "patched": {"kernel": "k2", "cpu": "c", "nrips": "1"}})
-        md = br.summary_md(meta, ["baseline", "patched"], ["cpuid", "hlt"], self.results())
-        self.assertIn("No NRIP save** (kvm_amd nrips=0 on baseline)", md)
-        self.assertNotIn("No NRIP save", br.summary_md(self.META, ["baseline", "patched"],
-                                                         ["cpuid", "hlt"], self.results()))
-
-    def test_pvtimer_compares_timer_cases_within_one_kernel(self):
-        res = {"timer_msr": {"baseline": {"status": "ok", "figures": {"exits_per_iter": 2.0}},
-                             "patched": {"status": "ok", "figures": {"exits_per_iter": 2.0,
-                                                                     "timer_late_ns": 900.0}}},
-               "timer_pv": {"baseline": {"status": "(skipped) no pvtimer"},
-                            "patched": {"status": "ok", "figures": {"exits_per_iter": 0.5,
-                                                                    "timer_late_ns": 1200.0}}}}
-        lines = br.pvtimer_md(["baseline", "patched"], res)
-        self.assertEqual(len([l for l in lines if l.startswith("- ")]), 1)
-        self.assertIn("- patched: 2.000 exits per programmed timer through the MSR, 0.500 "
-                      "through pvtimer (75% fewer); lateness 900 vs 1200 ns", "\n".join(lines))
-        self.assertEqual(br.pvtimer_md(["baseline", "patched"], self.results()), [])
 
     def test_index_lists_runs_and_keeps_the_text(self):
         with tempfile.TemporaryDirectory() as d:
@@ -230,8 +281,8 @@ class Summary(unittest.TestCase):
                 f.write("# results\n\nHand-written text.\n")
             os.makedirs(os.path.join(d, "run1"))
             res = self.results()
-            res["cpuid"]["baseline"]["figures"]["reloads_per_exit"] = 2.0
-            res["cpuid"]["patched"]["figures"]["reloads_per_exit"] = 0.5
+            res["cpuid"]["baseline"]["figures"]["xfeature_writes_per_exit"] = 2.0
+            res["cpuid"]["patched"]["figures"]["xfeature_writes_per_exit"] = 0.5
             with open(os.path.join(d, "run1", "summary.json"), "w") as f:
                 json.dump({"meta": self.META, "results": res}, f)
             os.makedirs(os.path.join(d, ".incomplete-bench.x"))
@@ -244,8 +295,24 @@ class Summary(unittest.TestCase):
             self.assertIn("Hand-written text.", text)
             self.assertEqual(text.count(br.INDEX_START), 1)
             self.assertIn("[run1](run1/summary.md)", text)
-            self.assertIn("cpuid reloads/exit 2.00 -> 0.50", text)
+            self.assertIn("cpuid XCR0/XSS switches/exit 2.00 -> 0.50", text)
             self.assertNotIn("incomplete", text)
+
+    def test_readme_shows_the_newest_runs_headline_chart(self):
+        with tempfile.TemporaryDirectory() as d:
+            res = os.path.join(d, "results")
+            for run_name in ("20260101T0000Z-tcg", "20260102T0000Z-tcg", "20260103T0000Z-tcg"):
+                os.makedirs(os.path.join(res, run_name, "charts"))
+                if run_name != "20260103T0000Z-tcg":    # no charts: an older kind of run
+                    open(os.path.join(res, run_name, "charts", "xfeatures.svg"), "w").close()
+            readme = os.path.join(d, "README.md")
+            with open(readme, "w") as f:
+                f.write(f"# x\n\n{br.CHART_START}\nold\n{br.CHART_END}\n\nrest\n")
+            br.readme_chart(res, readme)
+            text = open(readme).read()
+            self.assertIn("](results/20260102T0000Z-tcg/charts/xfeatures.svg)", text)
+            self.assertNotIn("old", text)
+            self.assertTrue(text.endswith("\n\nrest\n"))
 
 
 class FlameSvg(unittest.TestCase):
@@ -260,6 +327,13 @@ class FlameSvg(unittest.TestCase):
                 self.assertEqual(r.returncode, 0, r.stderr)
             sa, sb = (open(os.path.join(d, x)).read() for x in ("a.svg", "b.svg"))
             self.assertIn("svm_vcpu_run (90 samples, 90.00%)", sa)
+            # A gzipped folded file (the emulator profile's) draws the same graph.
+            with gzip.open(a + ".gz", "wt") as f:
+                f.write(open(a).read())
+            r = run([sys.executable, os.path.join(SCRIPTS, "flamesvg.py"), "--title", "T", a + ".gz",
+                     os.path.join(d, "agz.svg")])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(open(os.path.join(d, "agz.svg")).read(), sa)
 
             def colour(svg, name):
                 i = svg.index(f"<title>{name} (")
@@ -347,6 +421,7 @@ class BenchRefusals(unittest.TestCase):
     def test_bad_accel_and_host(self):
         self.assert_refused(self.bench(ACCEL="xen"), "ACCEL must be", 2)
         self.assert_refused(self.bench(HOST="yes"), "HOST must be 0 or 1", 2)
+        self.assert_refused(self.bench(ROUNDS="10"), "ROUNDS must be 1 to 9, not '10'", 2)
 
 
 if __name__ == "__main__":
