@@ -136,7 +136,8 @@ calibrated() {
 # rerun FLAVOUR DIR [PLUGIN]: boot FLAVOUR once more (or, for HOST=1, stay
 # on this kernel) and run each case again with its calibrated count, into
 # DIR/cases; with PLUGIN, QEMU loads it and the windows go to DIR/prof.
-# What did not work is said in DIR/status; it never fails the benchmark.
+# A boot that fails is said in DIR/status and left out of the figures; only
+# a kernel BUG/WARNING/Oops fails the benchmark, as in the first boot.
 rerun() {
 	local fl=$1 dir=$2 plugin=${3:-} list rc cmd
 	mkdir -p "$dir/cases"
@@ -167,6 +168,9 @@ rerun() {
 	set -e
 	if [ "$rc" -eq 0 ]; then
 		echo "ok" > "$dir/status"
+	elif [ "$rc" -eq 126 ]; then
+		mkdir -p "$BUILD/aborted" && cp "$dir/console.log" "$BUILD/aborted/bench-$stamp-$fl.console.log" 2>/dev/null
+		die "bench: the $fl kernel reported BUG/WARNING/Oops/panic in a rerun (console: $BUILD/aborted/bench-$stamp-$fl.console.log)"
 	else
 		echo "not made: the $fl run ended with status $rc $(grep -m1 '^error:' "$dir/vm-run.err" 2>/dev/null)" > "$dir/status"
 		stage "bench: $fl: $(cat "$dir/status")"
@@ -241,8 +245,11 @@ done
 
 # Emulated time swings from boot to boot: more timed rounds, alternating
 # the kernels, so that the report can give a median and its spread.
+# The order swaps every round, so that neither kernel always boots first.
 for ((r = 2; r <= rounds; r++)); do
-	for fl in "${flavours[@]}"; do
+	order=("${flavours[@]}")
+	[ $((r % 2)) -eq 1 ] || [ ${#order[@]} -ne 2 ] || order=("${flavours[1]}" "${flavours[0]}")
+	for fl in "${order[@]}"; do
 		stage "bench: $fl: timing round $r of $rounds"
 		rerun "$fl" "$work/$fl-round$r"
 	done

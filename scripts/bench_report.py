@@ -6,7 +6,9 @@ the index in results/README.md (--index RESULTS).
 
 Raw input, per flavour FL and case C, in WORK/FL/cases/C/: calibrate.txt,
 bench.txt (clean timed run), traced.txt, kvmswitch.json, kvmexitlat.json,
-perf.data, status; WORK/FL/cases/{uname,cpu,kallsyms}.
+perf.data, status; WORK/FL/cases/{uname,cpu,kallsyms}. Further timed
+rounds in WORK/FL-roundN/ (status, and cases/C/{bench.txt,status}); the
+profiled boot in WORK/FL-profile/ (status, console.log, cases/C/window).
 """
 import argparse
 import datetime
@@ -311,6 +313,8 @@ def emulator_profile(work, out_dir, fl, case, boot, windows, title):
     if isinstance(window, str):
         return {"status": f"not made: {window}"}
     stacks = profile_fold.fold(window, *symbols)
+    if not profile_fold.total(stacks):
+        return {"status": "not made: an empty profile window"}
     flat = profile_fold.fold(profile_fold.flatten(window), *symbols)
     # Deep stacks repeat: gzip takes a case's file from about 1.7 MB to 60 kB.
     folded = os.path.join(out_dir, f"{fl}.profile.folded.gz")
@@ -334,7 +338,9 @@ def ns_rounds(work, fl, case):
     dirs = [os.path.join(work, fl)]
     n = 2
     while os.path.isdir(os.path.join(work, f"{fl}-round{n}")):
-        dirs.append(os.path.join(work, f"{fl}-round{n}"))
+        # A round whose boot failed (timeout, died) is no one's figure.
+        if read_text(os.path.join(work, f"{fl}-round{n}", "status")).strip() == "ok":
+            dirs.append(os.path.join(work, f"{fl}-round{n}"))
         n += 1
     out = []
     for d in dirs:
@@ -345,6 +351,24 @@ def ns_rounds(work, fl, case):
         if ns is not None:
             out.append(ns)
     return out
+
+
+def failed_rounds(work, out, flavours):
+    """Timed rounds whose boot failed: their status, their console kept."""
+    failed = []
+    for fl in flavours:
+        n = 2
+        while os.path.isdir(os.path.join(work, f"{fl}-round{n}")):
+            rdir = os.path.join(work, f"{fl}-round{n}")
+            status = read_text(os.path.join(rdir, "status")).strip() or "not made: no status"
+            if status != "ok":
+                if os.path.exists(os.path.join(rdir, "console.log")):
+                    shutil.copyfile(os.path.join(rdir, "console.log"),
+                                    os.path.join(out, f"{fl}.round{n}-console.log"))
+                    status += f" (console: {fl}.round{n}-console.log)"
+                failed.append(f"{fl} round {n}: {status}")
+            n += 1
+    return failed
 
 
 def report(a):
@@ -455,6 +479,7 @@ def report(a):
 
     timings = {c: {fl: bench_summary.timing(ns_rounds(a.work, fl, c)) for fl in flavours}
                for c in cases}
+    meta["failed_rounds"] = failed_rounds(a.work, a.out, flavours)
     write_atomic(os.path.join(a.out, "meta.json"), json.dumps(meta, indent=1) + "\n")
     write_atomic(os.path.join(a.out, "summary.json"),
                  json.dumps({"meta": meta, "results": results, "timings": timings},
@@ -514,13 +539,13 @@ def readme_chart(results_dir, readme):
         return
     runs = [n for n in sorted(os.listdir(results_dir))
             if os.path.isfile(os.path.join(results_dir, n, "charts", "xfeatures.svg"))]
-    if not runs:
-        return
-    rel = os.path.relpath(os.path.join(results_dir, runs[-1]), os.path.dirname(readme))
-    block = [CHART_START, "",
-             f"![XCR0/XSS switches per exit, run {runs[-1]}]({rel}/charts/xfeatures.svg)", "",
-             f"XCR0/XSS switches per exit in the newest run, [{runs[-1]}]({rel}/summary.md) "
-             "(the other questions' charts are in its `charts/`).", "", CHART_END]
+    block = [CHART_START, ""]
+    if runs:
+        rel = os.path.relpath(os.path.join(results_dir, runs[-1]), os.path.dirname(readme))
+        block += [f"![XCR0/XSS switches per exit, run {runs[-1]}]({rel}/charts/xfeatures.svg)",
+                  "", f"XCR0/XSS switches per exit in the newest run, [{runs[-1]}]"
+                  f"({rel}/summary.md) (the other questions' charts are in its `charts/`).", ""]
+    block.append(CHART_END)
     pre, post = text.split(CHART_START)[0], text.split(CHART_END, 1)[1]
     write_atomic(readme, pre + "\n".join(block) + post)
 

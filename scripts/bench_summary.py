@@ -57,8 +57,11 @@ def ratio(b, p):
 
 
 def ratio_str(b, p):
+    """The ratio as summary.md prints it; "new" where only patched has any."""
     r = ratio(b, p)
-    return "n/a" if r is None else f"{r:.2f}"
+    if r is None:
+        return "new" if b == 0 and p else "n/a"
+    return f"{r:.2f}"
 
 
 def figure(results, case, fl, key):
@@ -84,7 +87,7 @@ def timing_verdict(b, p):
         return "n/c (1 round)"
     if b["min"] <= p["max"] and p["min"] <= b["max"]:
         return "no difference"
-    return f"{p['median'] / b['median']:.2f}"
+    return ratio_str(b["median"], p["median"])
 
 
 def headline_case(flavours, cases, results):
@@ -178,7 +181,7 @@ def count_section(out_dir, flavours, cases, results, q, notes):
         vals = [figure(results, c, fl, key) for fl in flavours]
         if all(v is None for v in vals):
             continue
-        if all(not v for v in vals):
+        if all(v == 0 for v in vals if v is not None):
             zero.append(c)
             continue
         row = [c] + [fmt(v, dec) for v in vals]
@@ -189,17 +192,20 @@ def count_section(out_dir, flavours, cases, results, q, notes):
             if key == "xfeature_writes_per_exit":
                 row.append(fmt(figure(results, c, flavours[1], "reenter_per_exit"), 3))
         rows.append(row)
-        chart_rows.append((c, vals, None if r in (None, "n/a") else r + "x"))
+        chart_rows.append((c, vals, None if ratio(*vals) is None else r + "x")
+                          if len(flavours) == 2 else (c, vals, None))
     head = ["case"] + flavours + (["ratio"] if len(flavours) == 2 else [])
     if key == "xfeature_writes_per_exit" and len(flavours) == 2:
         head.append(f"fastpath re-entries/exit ({flavours[1]})")
+    if not rows and not zero:
+        return []
     if rows:
         lines += table(head, rows)
     if zero:
-        lines += [f"Zero on every kernel: {', '.join(zero)}"
-                  + (" (the guest's XCR0 and PKRU equal the host's, so there is nothing to "
-                     "switch; the xstate_* cases differ)" if key in ("xfeature_writes_per_exit",
-                                                                       "pkru_writes_per_exit")
+        lines += [f"Zero on every kernel that ran them: {', '.join(zero)}"
+                  + (" (the guest keeps CR4.OSXSAVE and CR4.PKE clear, as 6.12 selftest "
+                     "guests do, so KVM has nothing to switch; the xstate_* cases set them)"
+                     if key in ("xfeature_writes_per_exit", "pkru_writes_per_exit")
                      else "") + ".", ""]
     if key == "xfeature_writes_per_exit":
         lines += reentry_why(flavours, cases, results)
@@ -278,11 +284,11 @@ def profile_section(out_dir, flavours, cases, results, rows_def, notes):
     for c in ok:
         b, p = (x["instructions_per_exit"] for x in profs[c])
         rows.append([c, f"{b:.0f}", f"{p:.0f}", ratio_str(b, p)])
-        chart_rows.append((c, [b, p], f"{p / b:.2f}x"))
+        chart_rows.append((c, [b, p], None if ratio(b, p) is None else ratio_str(b, p) + "x"))
     lines += table(["case"] + flavours + ["ratio"], rows)
     lines += chart(out_dir, "profile", "Guest instructions per exit",
-                   "emulator profile (lab QEMU TCG plugin), whole measured window; exact; "
-                   "each case on its own scale", flavours, chart_rows, 0, notes, per_row=True)
+                   "emulator profile (lab QEMU TCG plugin), whole measured window, counted "
+                   "not sampled; each case on its own scale", flavours, chart_rows, 0, notes, per_row=True)
     for c in [c for c in PROFILE_PATH_CASES if c in ok] or ok[:1]:
         b, p = (x["path_per_exit"] for x in profs[c])
         path = [[row, f"{b.get(row, 0):.1f}", f"{p.get(row, 0):.1f}",
@@ -317,10 +323,12 @@ def time_section(out_dir, meta, flavours, cases, timings, notes):
     if not rows:
         return []
     n = max(len(t["rounds"]) for c in timings for t in timings[c].values() if t)
+    how = ("the kernels alternating, each round a fresh boot (the first is the clean timed "
+           "run of the boot that also traces; the order of the kernels swaps every round). "
+           "Where the two ranges overlap, the ratio is \"no difference\"."
+           if len(flavours) == 2 else "one after the other on this kernel.")
     lines = ["## Time per iteration", "",
-             f"ns per iteration, median (min-max) of up to {n} timed rounds per kernel, the "
-             "kernels alternating (" + ", ".join(flavours * 2) + ", ...), each round a fresh "
-             "boot. Where the two ranges overlap, the ratio is \"no difference\"."
+             f"ns per iteration, median (min-max) of up to {n} timed rounds per kernel, " + how
              + (" **Emulated time** (TCG): it swings from boot to boot." if meta["accel"] == "tcg"
                 else ""), ""]
     lines += table(["case"] + flavours + (["ratio"] if len(flavours) == 2 else []), rows)
@@ -340,7 +348,7 @@ def latency_section(flavours, cases, results):
             rows.append([c] + [fmt(v, 0) for v in vals])
     if not rows:
         return []
-    return (["## Exit->entry latency (not comparable)", "",
+    return ([f"## Exit->entry latency{' (not comparable)' if len(flavours) == 2 else ''}", "",
              "kvmexitlat's mean ns from kvm_exit to the next kvm_entry, traced run. "
              + (f"No ratio: {NOT_COMPARABLE['exit_ns_mean']}." if len(flavours) == 2 else ""), ""]
             + table(["case"] + flavours, rows))
@@ -391,9 +399,17 @@ def how_section(meta, flavours):
     if no_nrips:
         lines.append(f"- **No NRIP save** (kvm_amd nrips=0 on {', '.join(no_nrips)}): SVM "
                      "never takes the fastpath there, so no exit re-enters the guest from it.")
-    lines.append("- Each kernel boots once for a calibration, a clean timed run and a traced "
-                 "run (kvmswitch, kvmexitlat, perf) per case, then once per further timed "
-                 "round, and under TCG with the lab QEMU once with the emulator profiler.")
+    if meta["accel"] == "host":
+        lines.append("- The cases ran on the running kernel: a calibration, a clean timed run "
+                     "and a traced run (kvmswitch, kvmexitlat, perf) per case, then the "
+                     "further timed rounds.")
+    else:
+        lines.append("- Each kernel boots once for a calibration, a clean timed run and a "
+                     "traced run (kvmswitch, kvmexitlat, perf) per case, then once per further "
+                     "timed round, and under TCG with the lab QEMU once with the emulator "
+                     "profiler.")
+    for f in meta.get("failed_rounds", []):
+        lines.append(f"- **Timed round not counted**: {f}.")
     return lines + [""]
 
 
@@ -421,8 +437,9 @@ def summary_md(meta, flavours, cases, results, timings, out_dir, rows_def):
     lines += probe_section(meta, flavours)
     lines.append("Per case: `<case>/<flavour>.figures.json` (every figure, with the reload "
                  "cycles estimate), the tools' raw JSON, folded stacks (`.folded`), flame graphs "
-                 "(`.html`, offline; `.svg`), `diff.svg` "
-                 f"({flavours[-1]} vs {flavours[0]}: red = larger share of samples); from the "
-                 "emulator profile `<flavour>.profile.folded.gz`, `.profile.svg` and "
-                 "`profile-diff.svg`. Charts: `charts/`.")
+                 "(`.html`, offline; `.svg`)"
+                 + (f", `diff.svg` ({flavours[1]} vs {flavours[0]}: red = larger share of "
+                    "samples); from the emulator profile `<flavour>.profile.folded.gz`, "
+                    "`.profile.svg` and `profile-diff.svg` (per exit)" if len(flavours) == 2
+                    else "") + ". Charts: `charts/`.")
     return "\n".join(lines) + "\n"

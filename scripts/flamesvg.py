@@ -13,8 +13,8 @@ change of its share of samples: red grew, blue shrank (NEW vs BASE, both
 normalised to their totals so runs of different length compare). With
 --per B,N both are divided instead by their count of a unit (B and N exits,
 say), so a frame is red if it costs more per unit, whatever the rest did;
-the layout is then the larger of the two per frame, so code that shrank or
-went away stays visible in blue.
+the layout is then the larger of the two per stack (a parent is the sum of
+its children's), so code that shrank or went away stays visible in blue.
 """
 import argparse
 import gzip
@@ -50,8 +50,8 @@ def read_folded(path):
                     die(f"{path}:{n}: not a folded stack line")
                 key = tuple(stack.split(";"))
                 stacks[key] = stacks.get(key, 0) + int(count)
-    except OSError as e:
-        die(f"cannot read {path}: {e.strerror}")
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        die(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
     return stacks
 
 
@@ -187,7 +187,7 @@ def main():
         bper, nper = path_shares(base, bu), path_shares(new, nu)
         btotal = sum(base.values()) / bu
         # Integer layout weights, 1/1000 of a unit each: the larger side.
-        layout = {k: round(1000 * max(base.get(k, 0) / bu, new.get(k, 0) / nu))
+        layout = {k: max(1, round(1000 * max(base.get(k, 0) / bu, new.get(k, 0) / nu)))
                   for k in set(base) | set(new)}
         root = build_tree({k: v for k, v in layout.items() if v})
         sub = a.subtitle or (f"per {a.unit}, {btotal:.1f} -> {sum(new.values()) / nu:.1f}; "

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 /*
  * insn_profile: a QEMU TCG plugin that counts the guest instructions each
  * vCPU executes, per instruction address and call stack, between two marker
@@ -24,7 +25,9 @@
  *
  * At each stop marker the window is written to OUT.N (N = 0, 1, ...):
  * "@NODE PARENT RETURN" lines (hex return address; node 0 is the empty
- * stack), then "ADDRESS COUNT NODE" lines (hex, decimal, decimal), and reset.
+ * stack), then "ADDRESS COUNT NODE" lines (hex, decimal, decimal), then
+ * "end", and reset. A CALL beyond MAX_DEPTH frames is not pushed, and the
+ * RET that matches it pops nothing.
  *
  * Counts are per translation block execution: an exception in the middle of
  * a block (a page fault, a #VMEXIT) counts the rest of that block too, and a
@@ -77,6 +80,7 @@ struct vcpu {
 	bool counting;
 	guint stack[2];		/* [kernel]: the current node */
 	bool ret_pending[2];	/* a RET ran; the next block is where it went */
+	unsigned int overflow[2];	/* CALLs not pushed: past MAX_DEPTH */
 	bool in_user;		/* the last block was at a user address */
 	uint64_t vmrun_next;	/* the instruction after the last VMRUN */
 	GHashTable *counts;	/* struct count by key (block index << 32 | node) */
@@ -105,7 +109,8 @@ static gboolean node_key_equal(gconstpointer a, gconstpointer b)
 	return x->parent == y->parent && x->ret == y->ret;
 }
 
-static guint push(guint parent, uint64_t ret)
+/* Push RET on PARENT into *TOP; false if the stack is full. */
+static bool push(guint parent, uint64_t ret, guint *top)
 {
 	struct node key = { .parent = parent, .ret = ret }, *n;
 	gpointer id;
@@ -120,7 +125,9 @@ static guint push(guint parent, uint64_t ret)
 		g_hash_table_insert(node_ids, n, id);
 	}
 	g_mutex_unlock(&lock);
-	return id ? GPOINTER_TO_UINT(id) - 1 : parent;
+	if (id)
+		*top = GPOINTER_TO_UINT(id) - 1;
+	return id != NULL;
 }
 
 /* The stack after a RET from TOP that went to PC. */
@@ -137,6 +144,14 @@ static guint unwind(guint top, uint64_t pc)
 	return n;
 }
 
+/* Count keys are index << 32 | node: mix them, or g_int64_hash folds them to index ^ node. */
+static guint count_hash(gconstpointer k)
+{
+	uint64_t x = *(const uint64_t *)k * 0x9e3779b97f4a7c15ULL;
+
+	return x >> 32;
+}
+
 static void block_exec(unsigned int vcpu_index, void *udata)
 {
 	struct block *b = udata;
@@ -146,10 +161,15 @@ static void block_exec(unsigned int vcpu_index, void *udata)
 
 	if (!v->counting)
 		return;
+	if (!b->n_insns)
+		return;
 	if (b->kernel && v->in_user && b->insn_vaddr[0] != v->vmrun_next) {
 		v->stack[1] = 0;
 		v->ret_pending[1] = false;
+		v->overflow[1] = 0;
 	}
+	if (b->kernel && v->in_user)
+		v->vmrun_next = 0;
 	v->in_user = !b->kernel;
 	if (v->ret_pending[b->kernel]) {
 		v->ret_pending[b->kernel] = false;
@@ -171,8 +191,10 @@ static void call_exec(unsigned int vcpu_index, void *udata)
 	uint64_t ret = (uintptr_t)udata;
 	bool kernel = ret >= KERNEL_MIN;
 
-	if (v->counting)
-		v->stack[kernel] = push(v->stack[kernel], ret);
+	if (!v->counting)
+		return;
+	if (v->overflow[kernel] || !push(v->stack[kernel], ret, &v->stack[kernel]))
+		v->overflow[kernel]++;
 }
 
 static void vmrun_exec(unsigned int vcpu_index, void *udata)
@@ -184,8 +206,14 @@ static void ret_exec(unsigned int vcpu_index, void *udata)
 {
 	struct vcpu *v = &vcpus[vcpu_index];
 
-	if (v->counting)
-		v->ret_pending[udata != NULL] = true;
+	bool kernel = udata != NULL;
+
+	if (!v->counting)
+		return;
+	if (v->overflow[kernel])
+		v->overflow[kernel]--;
+	else
+		v->ret_pending[kernel] = true;
 }
 
 /* Write vcpu's window to OUT.N, and reset it. */
@@ -224,9 +252,10 @@ static void dump_window(struct vcpu *v)
 				fprintf(f, "%" PRIx64 " %" PRIu64 " %u\n", b->insn_vaddr[j], c->execs,
 					(guint)(c->key & 0xffffffff));
 		}
+		fprintf(f, "end\n");
 	}
 	g_mutex_unlock(&lock);
-	if (!f || fclose(f) || rename(tmp, path)) {
+	if (!f || ferror(f) | fclose(f) || rename(tmp, path)) {
 		/* stderr reaches QEMU's log; the missing window fails the case. */
 		fprintf(stderr, "insn_profile: cannot write %s\n", path);
 		unlink(tmp);
@@ -246,6 +275,7 @@ static void marker_exec(unsigned int vcpu_index, void *udata)
 		g_hash_table_remove_all(v->counts);
 		v->stack[0] = v->stack[1] = 0;
 		v->ret_pending[0] = v->ret_pending[1] = false;
+		v->overflow[0] = v->overflow[1] = 0;
 		v->in_user = true;
 		v->counting = true;
 	} else if (v->counting) {
@@ -309,7 +339,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		else if (is_marker(insn, marker_stop, sizeof(marker_stop)))
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, marker_exec,
 							       QEMU_PLUGIN_CB_NO_REGS, NULL);
-		else if (flow == 2)
+		else if (flow == 2 && b->insn_vaddr[i] >= KERNEL_MIN)
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, vmrun_exec, QEMU_PLUGIN_CB_NO_REGS,
 							       (void *)(uintptr_t)end);
 		else if (flow > 0)
@@ -350,7 +380,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		max_vcpus = 1;
 	vcpus = g_new0(struct vcpu, max_vcpus);
 	for (int i = 0; i < max_vcpus; i++)
-		vcpus[i].counts = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+		vcpus[i].counts = g_hash_table_new_full(count_hash, g_int64_equal, NULL, g_free);
 	blocks = g_ptr_array_new();
 	nodes = g_array_new(FALSE, TRUE, sizeof(struct node));
 	g_array_set_size(nodes, 1);

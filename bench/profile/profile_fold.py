@@ -28,23 +28,39 @@ class InputError(Exception):
     pass
 
 
+NODE_RE = re.compile(r'^@([1-9][0-9]*) (0|[1-9][0-9]*) ([0-9a-f]+)$')
+COUNT_RE = re.compile(r'^([0-9a-f]+) ([0-9]+) (0|[1-9][0-9]*)$')
+
+
 def read_window(lines):
-    """A window's lines -> ({(address, node): count}, {node: (parent, return)})."""
-    counts, nodes = {}, {}
-    for n, line in enumerate(lines, 1):
-        f = line.split()
-        if not f:
-            continue
-        try:
-            if f[0].startswith('@'):
-                nodes[int(f[0][1:])] = (int(f[1]), int(f[2], 16))
+    """A window's lines -> ({(address, node): count}, {node: (parent, return)}).
+    The plugin ends a window with "end": without it, it was cut short."""
+    counts, nodes, ended = {}, {}, False
+    try:
+        for n, line in enumerate(lines, 1):
+            line = line.rstrip('\n')
+            if ended:
+                raise InputError(f'window line {n}: after "end"')
+            if line == 'end':
+                ended = True
                 continue
-            addr, count = int(f[0], 16), int(f[1])
-            node = int(f[2]) if len(f) > 2 else 0
-        except (ValueError, IndexError):
-            raise InputError(f'window line {n}: expected "HEXADDRESS COUNT [NODE]" '
-                             'or "@NODE PARENT HEXRETURN"')
-        counts[(addr, node)] = counts.get((addr, node), 0) + count
+            m = NODE_RE.match(line)
+            if m:
+                node, parent, ret = int(m[1]), int(m[2]), int(m[3], 16)
+                if node in nodes or not ret:
+                    raise InputError(f'window line {n}: node {node} twice, or return address 0')
+                nodes[node] = (parent, ret)
+                continue
+            m = COUNT_RE.match(line)
+            if not m:
+                raise InputError(f'window line {n}: expected "HEXADDRESS COUNT NODE", '
+                                 '"@NODE PARENT HEXRETURN" or "end"')
+            key = (int(m[1], 16), int(m[3]))
+            counts[key] = counts.get(key, 0) + int(m[2])
+    except UnicodeDecodeError:
+        raise InputError('window: not text')
+    if not ended:
+        raise InputError('window: no "end" line (cut short)')
     for _, node in counts:
         stack((counts, nodes), node)
     return counts, nodes

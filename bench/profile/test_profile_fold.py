@@ -29,18 +29,29 @@ vmenter.S:170
 
 class FoldTest(unittest.TestCase):
     def test_window(self):
-        w = pf.read_window(['ffffffff81000010 3', '401000 2', '', 'ffffffff81000010 1'])
+        w = pf.read_window(['ffffffff81000010 3 0', '401000 2 0', 'ffffffff81000010 1 0', 'end'])
         self.assertEqual(w, ({(0xffffffff81000010, 0): 4, (0x401000, 0): 2}, {}))
-        w = pf.read_window(['@1 0 ffffffff81000a05', '@2 1 ffffffff81000b0a',
-                            'ffffffff81000010 3 2', 'ffffffff81000010 1 1'])
+        w = pf.read_window(['@1 0 ffffffff81000a05\n', '@2 1 ffffffff81000b0a\n',
+                            'ffffffff81000010 3 2\n', 'ffffffff81000010 1 1\n', 'end\n'])
         self.assertEqual(pf.stack(w, 2), [0xffffffff81000a05, 0xffffffff81000b0a])
         self.assertEqual(pf.flatten(w), ({(0xffffffff81000010, 0): 4}, {}))
         self.assertEqual(pf.addresses(w), {0xffffffff81000010, 0xffffffff81000a04,
                                            0xffffffff81000b09})
-        for bad in (['zz 1'], ['401000'], ['401000 x'], ['401000 1 3'], ['@1 1 10', '401000 1 1'],
-                    ['@x 0 10']):
-            with self.assertRaises(pf.InputError):
+        for bad in (['zz 1 0', 'end'], ['401000 1', 'end'], ['401000 x 0', 'end'],
+                    ['401000 1 3', 'end'], ['@1 1 10', '401000 1 1', 'end'], ['@x 0 10', 'end'],
+                    ['-10 3 0', 'end'], ['401000 -5 0', 'end'], ['@1 0 0', 'end'],
+                    ['@1 0 10', '@1 0 20', 'end'], ['401000 1 0 7', 'end'], ['401000 1_0 0', 'end'],
+                    ['401000 1 0'], ['end', '401000 1 0']):
+            with self.assertRaises(pf.InputError, msg=bad):
                 pf.read_window(bad)
+
+    def test_a_window_that_is_not_text_is_one_error(self):
+        with tempfile.TemporaryDirectory() as d:
+            w = os.path.join(d, 'w')
+            with open(w, 'wb') as f:
+                f.write(b'401000 1 0\n\xff\xfe\nend\n')
+            with open(w) as f, self.assertRaises(pf.InputError):
+                pf.read_window(f)
 
     def test_addr2line_inline_chain_is_outermost_first(self):
         f = pf.parse_addr2line(ADDR2LINE)
@@ -101,7 +112,8 @@ class FoldTest(unittest.TestCase):
     def test_cli_bad_input_is_one_line(self):
         with tempfile.TemporaryDirectory() as d:
             w = os.path.join(d, 'w')
-            open(w, 'w').close()
+            with open(w, 'w') as f:
+                f.write('end\n')
             r = subprocess.run([sys.executable, pf.__file__, '--window', w, '--vmlinux', w,
                                 '--elf', w, '--out', os.path.join(d, 'o')],
                                capture_output=True, text=True)

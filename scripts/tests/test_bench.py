@@ -139,7 +139,20 @@ class Summary(unittest.TestCase):
                          [["cpuid", "1.000", "1.000", "1.00"], ["hlt", "3.000", "n/a", "n/a"]])
         self.assertIn("hlt on patched: (failed) the timer never fired", md)
         # A count that is zero on both kernels is one line, not a row.
-        self.assertIn("Zero on every kernel: cpuid (the guest's XCR0", md)
+        self.assertIn("Zero on every kernel that ran them: cpuid (the guest keeps CR4.OSXSAVE", md)
+        # A count that appears only on patched is "new", not missing; a case
+        # that failed on one kernel is listed with that kernel's status.
+        res = self.results()
+        res["hlt"]["baseline"]["figures"]["xfeature_writes_per_exit"] = 0.0
+        res["cpuid"]["patched"]["figures"]["xfeature_writes_per_exit"] = 0.5
+        md = self.md(res, meta=dict(self.META, failed_rounds=["patched round 2: not made: "
+                                                              "the patched run ended with status 124"]))
+        self.assertEqual(self.rows(md, "XCR0/XSS switches per exit"),
+                         [["cpuid", "0.000", "0.500", "new", "n/a"]])
+        self.assertIn("Zero on every kernel that ran them: hlt", md)
+        self.assertIn("- hlt on patched: (failed) the timer never fired", md)
+        self.assertIn("**Timed round not counted**: patched round 2: not made: the patched run "
+                      "ended with status 124.", md)
         self.assertIn("![Exits per iteration](charts/exits.svg)", md)
         self.assertTrue(os.path.getsize(os.path.join(self.out, "charts", "exits.svg")))
         for line in md.splitlines():
@@ -187,6 +200,26 @@ class Summary(unittest.TestCase):
         self.assertEqual(bs.timing_verdict(bs.timing([1.0]), bs.timing([2.0])), "n/c (1 round)")
         self.assertIsNone(bs.timing([]))
 
+    def test_rounds_whose_boot_failed_are_left_out_and_said(self):
+        work = os.path.join(self.out, "work")
+        for sub, status, ns in (("patched", None, 100), ("patched-round2", "not made: status 124", 1),
+                                ("patched-round3", "ok", 300)):
+            cdir = os.path.join(work, sub, "cases", "cpuid")
+            os.makedirs(cdir)
+            with open(os.path.join(cdir, "status"), "w") as f:
+                f.write("cpuid ok\n")
+            with open(os.path.join(cdir, "bench.txt"), "w") as f:
+                f.write(f"cpuid {ns}.0 ns/iter\n")
+            if status:
+                with open(os.path.join(work, sub, "status"), "w") as f:
+                    f.write(status + "\n")
+        with open(os.path.join(work, "patched-round2", "console.log"), "w") as f:
+            f.write("boot\n")
+        self.assertEqual(br.ns_rounds(work, "patched", "cpuid"), [100.0, 300.0])
+        self.assertEqual(br.failed_rounds(work, self.out, ["patched"]),
+                         ["patched round 2: not made: status 124 (console: patched.round2-console.log)"])
+        self.assertTrue(os.path.exists(os.path.join(self.out, "patched.round2-console.log")))
+
     def test_latency_span_gets_no_ratio_and_says_why(self):
         res = self.results()
         res["cpuid"]["baseline"]["figures"]["exit_ns_mean"] = 100.0
@@ -232,7 +265,7 @@ class Summary(unittest.TestCase):
                 os.makedirs(cdir)
                 for name, text in (("../../status", "ok\n"), ("status", "cpuid ok\n"),
                                    ("bench.txt", "cpuid 100 iters\ncpuid 1.000 exits/iter\n"),
-                                   ("window", f"{fn:x} {n}\n{fn + 1:x} {n}\n7f0000000000 200\n")):
+                                   ("window", f"{fn:x} {n} 0\n{fn + 1:x} {n} 0\n7f0000000000 200 0\nend\n")):
                     with open(os.path.join(cdir, name), "w") as f:
                         f.write(text)
                 out = os.path.join(d, "out", fl)
