@@ -11,6 +11,8 @@ LAZYSWITCH_BENCH_DIR := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LI
 
 include Makefile
 
+CFLAGS += -I$(LAZYSWITCH_BENCH_DIR)/../selftests/include
+
 BENCH_PROG := $(OUTPUT)/bench/lazyswitch_bench
 
 .DEFAULT_GOAL := bench

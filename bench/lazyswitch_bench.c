@@ -48,8 +48,9 @@
 #include "apic.h"
 #include "svm_util.h"
 #include "vmx.h"
-#include "../selftests/pvtimer_guest.h"
-#include "../selftests/vcpu_stats.h"
+#include "host_state.h"
+#include "pvtimer_guest.h"
+#include "vcpu_stats.h"
 #include "profile/markers.h"
 
 #define BENCH_PORT		0x5a5	/* not the ucall port (0x1000) */
@@ -147,15 +148,6 @@ asm(".pushsection .text\n"
     ".popsection\n");
 
 /* Guest side. */
-
-static inline uint32_t rdpkru(void)
-{
-	uint32_t eax, edx;
-
-	/* ECX must be 0. */
-	asm volatile(".byte 0x0f,0x01,0xee" : "=a" (eax), "=d" (edx) : "c" (0));
-	return eax;
-}
 
 /*
  * xstate_* and -X: load xfeatures the host does not have. Before the case's own setup, so
@@ -1150,22 +1142,6 @@ static void list_cases(void)
 		       cases[i].xstate ? "; guest XCR0 and PKRU unlike the host's" : "");
 }
 
-/*
- * Pin the process, and with it the vCPU thread, before any VM exists. -1:
- * the CPU we are on.
- */
-static void pin_self(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		cpu = sched_getcpu();
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set), "sched_setaffinity to CPU %d", cpu);
-	fprintf(stderr, "# pinned to CPU %d\n", cpu);
-}
-
 /* A CPU number in our allowed set. */
 static bool parse_cpu(const char *s, int *cpu)
 {
@@ -1312,7 +1288,10 @@ int main(int argc, char *argv[])
 	 * Stay on one CPU: steadier numbers, one TSC for the timer cases, and
 	 * the same user-return MSR writes on every exit.
 	 */
-	pin_self(cpu);
+	if (cpu < 0)
+		cpu = sched_getcpu();
+	kvm_pin_this_task_to_pcpu(cpu);
+	fprintf(stderr, "# pinned to CPU %d\n", cpu);
 	guest_xf_pkru = kvm_cpu_has(X86_FEATURE_PKU);
 	TEST_ASSERT(!sigaction(SIGALRM, &sa, NULL), "sigaction");
 	print_cycles = this_cpu_has(X86_FEATURE_INVTSC);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * common.c: what kvmswitch and kvmexitlat share besides report.c: the
+ * common.c: what kvmswitch and kvmexitlat share besides helpers.c: the
  * common options, the run loop, kernel feature checks, libbpf logging.
  */
 #include <cpuid.h>
@@ -16,7 +16,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "common.h"
-#include "report.h"
+#include "helpers.h"
 
 static struct btf *vmlinux_btf;
 static struct btf *mod_btf[3];

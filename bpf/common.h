@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * common.h: what kvmswitch and kvmexitlat share besides report.c: the
+ * common.h: what kvmswitch and kvmexitlat share besides helpers.c: the
  * common options, the run loop, kernel feature checks, libbpf logging.
  */
 #ifndef __COMMON_H

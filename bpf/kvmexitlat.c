@@ -17,7 +17,7 @@
 #include "common.h"
 #include "kvmexitlat.h"
 #include "kvmnames.h"
-#include "report.h"
+#include "helpers.h"
 #include "kvmexitlat.skel.h"
 
 static struct tool_args env = {

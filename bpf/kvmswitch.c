@@ -12,7 +12,8 @@
 #include <bpf/libbpf.h>
 #include "common.h"
 #include "kvmswitch.h"
-#include "report.h"
+#include "helpers.h"
+#include "kvmswitch_report.h"
 #include "kvmswitch.skel.h"
 
 static struct env {

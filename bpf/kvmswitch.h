@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kvmswitch.h: map keys and values shared by kvmswitch.bpf.c, kvmswitch.c
- * and the report code (report.c).
+ * and the report code (kvmswitch_report.c).
  */
 #ifndef __KVMSWITCH_H
 #define __KVMSWITCH_H

@@ -8,6 +8,10 @@
 
 include Makefile
 
+# The shared test library: headers for this project's selftests, and for
+# the benchmark and the BPF tools' workload.
+CFLAGS += -I$(LAZYSWITCH_SELFTESTS)/include
+
 LAZYSWITCH_SRCS := $(sort $(wildcard $(LAZYSWITCH_SELFTESTS)/*.c))
 LAZYSWITCH_PROGS := $(patsubst $(LAZYSWITCH_SELFTESTS)/%.c,$(OUTPUT)/lazyswitch/%,$(LAZYSWITCH_SRCS))
 LAZYSWITCH_TIMEOUT := $(shell sed -n 's/^timeout=//p' settings)

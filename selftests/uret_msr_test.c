@@ -112,16 +112,6 @@ static uint32_t host_tsc_aux(void)
 	return aux;
 }
 
-static void pin_self(int cpu)
-{
-	cpu_set_t mask;
-
-	CPU_ZERO(&mask);
-	CPU_SET(cpu, &mask);
-	TEST_ASSERT(!pthread_setaffinity_np(pthread_self(), sizeof(mask), &mask),
-		    "pin to CPU %d", cpu);
-}
-
 static inline uint32_t guest_rdpid(void)
 {
 	uint64_t v;
@@ -572,7 +562,7 @@ int main(void)
 	for (cpu = 0; cpu < CPU_SETSIZE && waker_cpu < 0; cpu++)
 		if (cpu != test_cpu && CPU_ISSET(cpu, &allowed))
 			waker_cpu = cpu;
-	pin_self(test_cpu);
+	kvm_pin_this_task_to_pcpu(test_cpu);
 	host_aux = host_tsc_aux();
 	TEST_ASSERT(host_aux != GUEST_TSC_AUX && host_aux != SET_MSRS_TSC_AUX,
 		    "host TSC_AUX 0x%x equals a guest test value", host_aux);

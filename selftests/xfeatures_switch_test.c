@@ -32,6 +32,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "apic.h"
+#include "host_state.h"
 #include "tracepoint_counter.h"
 
 #define GUEST_PKRU		0x0000000cu	/* key 1: access and write disabled */
@@ -64,14 +65,6 @@ static bool guest_pku;
 static int workload;
 static uint32_t timer_irqs;
 static uint32_t ipi_irqs;
-
-static inline uint32_t rdpkru(void)
-{
-	uint32_t eax, edx;
-
-	asm volatile(".byte 0x0f,0x01,0xee" : "=a" (eax), "=d" (edx) : "c" (0));
-	return eax;
-}
 
 static void guest_timer_handler(struct ex_regs *regs)
 {
@@ -238,19 +231,7 @@ static void guest_code(void)
 }
 
 /* Host side. */
-static uint64_t host_xcr0;
-static uint32_t host_pkru;
-static bool host_pku;
-
-static void host_check(const char *when)
-{
-	uint64_t xcr0 = xgetbv(0);
-
-	TEST_ASSERT(xcr0 == host_xcr0, "%s: host XCR0 0x%lx, expected 0x%lx", when, xcr0, host_xcr0);
-	if (host_pku)
-		TEST_ASSERT(rdpkru() == host_pkru, "%s: host PKRU 0x%x, expected 0x%x",
-			    when, rdpkru(), host_pkru);
-}
+static struct host_state host;
 
 struct exit_counts {
 	unsigned long io, mmio, eintr, runs;
@@ -333,7 +314,7 @@ static uint64_t run_to_sync(struct kvm_vcpu *vcpu, struct exit_counts *n)
 	for (;;) {
 		r = __vcpu_run(vcpu);
 		n->runs++;
-		host_check("after KVM_RUN");
+		host_state_check(&host, 0, "after KVM_RUN");
 		if (r == -1 && errno == EINTR) {
 			watchdog_check();
 			n->eintr++;
@@ -465,20 +446,11 @@ static void test_signal_storm(void)
 
 static volatile bool hog_stop;
 
-static void pin_self(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set), "sched_setaffinity(%d)", cpu);
-}
-
 static void *hog(void *arg)
 {
-	pin_self(*(int *)arg);
+	kvm_pin_this_task_to_pcpu(*(int *)arg);
 	while (!hog_stop) {
-		host_check("in the competing thread");
+		host_state_check(&host, 0, "in the competing thread");
 		sched_yield();
 	}
 	return NULL;
@@ -583,7 +555,7 @@ static void assert_switch_per_entry(const uint64_t *c)
 {
 	TEST_ASSERT_EQ(c[C_GUEST_XF], c[C_ENTRY]);
 	TEST_ASSERT_EQ(c[C_HOST_XF], c[C_ENTRY]);
-	if (host_pku) {
+	if (host.pku) {
 		TEST_ASSERT_EQ(c[C_GUEST_PKRU], c[C_ENTRY]);
 		TEST_ASSERT_EQ(c[C_HOST_PKRU], c[C_ENTRY]);
 	}
@@ -677,7 +649,7 @@ static void test_count_fastpath(const char *no_counters)
 		TEST_ASSERT(c[C_GUEST_XF] <= 1 + 2 * extra,
 			    "%lu guest XCR0 switches for %lu entries (%lu not from the fastpath)",
 			    c[C_GUEST_XF], c[C_ENTRY], extra);
-		TEST_ASSERT(!host_pku || c[C_GUEST_PKRU] <= 1 + 2 * extra,
+		TEST_ASSERT(!host.pku || c[C_GUEST_PKRU] <= 1 + 2 * extra,
 			    "%lu guest PKRU switches for %lu entries (%lu not from the fastpath)",
 			    c[C_GUEST_PKRU], c[C_ENTRY], extra);
 	}
@@ -707,7 +679,7 @@ static void test_count_pending_hlts(const char *no_counters)
 		 * one entry per HLT goes without a switch.
 		 */
 		TEST_ASSERT(saved >= PENDING_HLTS * 9 / 10 && saved <= PENDING_HLTS &&
-			    (!host_pku || c[C_GUEST_PKRU] == c[C_GUEST_XF]),
+			    (!host.pku || c[C_GUEST_PKRU] == c[C_GUEST_XF]),
 			    "%lu XCR0 and %lu PKRU switches for %lu entries: %lu entries "
 			    "without one, expected %d-%d", c[C_GUEST_XF], c[C_GUEST_PKRU],
 			    c[C_ENTRY], saved, PENDING_HLTS * 9 / 10, PENDING_HLTS);
@@ -734,19 +706,16 @@ int main(int argc, char *argv[])
 	 * Stay on one CPU: under nested emulation the TSCs of the L1 CPUs need
 	 * not agree, and a TSC-deadline armed on one could fire late on another.
 	 */
-	pin_self(sched_getcpu());
+	kvm_pin_this_task_to_pcpu(sched_getcpu());
 	watchdog_init();
 
-	host_xcr0 = xgetbv(0);
-	host_pku = this_cpu_has(X86_FEATURE_OSPKE);
-	if (host_pku)
-		host_pkru = rdpkru();
+	host_state_save(&host);
 
 	/* A guest XCR0 that differs from the host's. */
 	guest_xcr0 = XFEATURE_MASK_FP | XFEATURE_MASK_SSE;
-	if (guest_xcr0 == host_xcr0 && (kvm_cpu_supported_xcr0() & XFEATURE_MASK_YMM))
+	if (guest_xcr0 == host.xcr0 && (kvm_cpu_supported_xcr0() & XFEATURE_MASK_YMM))
 		guest_xcr0 |= XFEATURE_MASK_YMM;
-	guest_pku = kvm_cpu_has(X86_FEATURE_PKU) && host_pku;
+	guest_pku = kvm_cpu_has(X86_FEATURE_PKU) && host.pku;
 
 	cpu_only_xfeature = this_cpu_supported_xcr0() & ~kvm_cpu_supported_xcr0();
 	cpu_only_xfeature &= -cpu_only_xfeature;
@@ -771,8 +740,8 @@ int main(int argc, char *argv[])
 
 	ksft_print_header();
 	ksft_set_plan(with_hlt_timer ? 2 : 7);
-	ksft_print_msg("host XCR0 0x%lx PKRU %s0x%x; guest XCR0 0x%lx PKRU %s\n", host_xcr0,
-		       host_pku ? "" : "(no OSPKE) ", host_pkru, guest_xcr0,
+	ksft_print_msg("host XCR0 0x%lx PKRU %s0x%x; guest XCR0 0x%lx PKRU %s\n", host.xcr0,
+		       host.pku ? "" : "(no OSPKE) ", host.pkru, guest_xcr0,
 		       guest_pku ? "0xc" : "not used (no PKU)");
 	TEST_ASSERT_EQ(run_to_sync(vcpu, &n), 0);
 

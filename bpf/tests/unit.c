@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * unit.c: user-space unit tests of kvmnames.c and report.c: exit-reason
- * and MSR naming for both vendors, aggregation of map records, the table
- * and the JSON output (written to DIR/ks.json for tests/unit.sh to parse
- * back), log2 histograms and the argument helpers.  Prints one
+ * unit.c: user-space unit tests of kvmnames.c, helpers.c and
+ * kvmswitch_report.c: exit-reason and MSR naming for both vendors,
+ * aggregation of map records, the table and the JSON output (written to
+ * DIR/ks.json for tests/unit.sh to parse back), log2 histograms and the argument helpers.  Prints one
  * "ok - name" or "not ok - name" line per check; unit.sh numbers them.
  */
 #include <stdio.h>
@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "../kvmnames.h"
-#include "../report.h"
+#include "../helpers.h"
+#include "../kvmswitch_report.h"
 
 static int failed;
 

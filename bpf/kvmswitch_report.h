@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * report.h: user-space aggregation and output for kvmswitch and
- * kvmexitlat, kept free of libbpf so that tests/unit.c can link it.
+ * kvmswitch_report.h: kvmswitch's aggregation and output (table, JSON),
+ * kept free of libbpf so that tests/unit.c can link it.
  */
-#ifndef __REPORT_H
-#define __REPORT_H
+#ifndef __KVMSWITCH_REPORT_H
+#define __KVMSWITCH_REPORT_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -66,27 +66,4 @@ size_t ks_aggregate(struct ks_snapshot *s, struct ks_group *groups, size_t max);
 void ks_print_table(FILE *f, struct ks_snapshot *s, const struct ks_meta *m);
 void ks_print_json(FILE *f, struct ks_snapshot *s, const struct ks_meta *m);
 
-/* log2 histograms (kvmexitlat): slot i counts 2^(i-1) <= v < 2^i. */
-void print_log2_hist(FILE *f, const __u64 *slots, int nslots,
-		     const char *unit);
-void json_log2_hist(FILE *f, const __u64 *slots, int nslots);
-void json_string(FILE *f, const char *s);
-
-/* Helpers shared by the tools. */
-/* Parse a positive number of seconds (integer); -1 on error. */
-long parse_seconds(const char *arg);
-/*
- * 1 if /proc/@pid/fd has an anon_inode:kvm-vm, 0 if not, -1 (errno set)
- * if the process does not exist or can't be inspected.
- */
-int pid_is_vm(const char *procfs, int pid);
-/* -p and --vcpu values: exit 2 with one "@tool: error:" line if invalid. */
-int parse_pid(const char *tool, const char *arg);
-long parse_vcpu(const char *tool, const char *arg);
-/*
- * Root, and (if @pid) a live process with a KVM VM: 0, or 1 after one
- * "@tool: error:" line.
- */
-int check_target(const char *tool, int pid);
-
-#endif /* __REPORT_H */
+#endif /* __KVMSWITCH_REPORT_H */
