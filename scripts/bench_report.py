@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 BENCH_COMM = "lazyswitch_benc"      # the comm (15 chars) of lazyswitch_bench
 PERF_SCRIPTS = "/usr/lib/perf-core/scripts/python"
@@ -236,14 +237,17 @@ def run_perf(args, out_path):
     return None
 
 
-def flame(case_dir, out_dir, fl, case, vmlinux, template, title):
-    """Folded stacks, HTML and SVG flame graphs of one case on one flavour."""
+def flame(case_dir, out_dir, fl, case, symfs, vmlinux, template, title):
+    """Folded stacks, HTML and SVG flame graphs of one case on one flavour.
+    symfs: for a guest's perf.data, a directory whose build/ is the lab's
+    build directory, which the guest sees as /build: perf then finds the
+    benchmark binary at the path it recorded; vmlinux: the guest's kernel."""
     data = os.path.join(case_dir, "perf.data")
     if not os.path.exists(data):
         return "no perf.data"
     base = ["perf", "script", "-i", data, "--comms", BENCH_COMM]
-    if vmlinux:
-        base += ["-k", vmlinux]
+    if symfs:
+        base += ["--symfs", symfs, "-k", vmlinux]
     folded = os.path.join(out_dir, f"{fl}.folded")
     err = run_perf(base + ["-s", os.path.join(PERF_SCRIPTS, "stackcollapse.py")], folded)
     if err:
@@ -417,6 +421,14 @@ def report(a):
                 windows = str(e)
         profiles[fl] = (boot, windows)
 
+    # perf reads the guest's paths (/build/...) below --symfs, and -k below
+    # it too, after checking that -k exists as given: both must resolve.
+    symfs = tempfile.mkdtemp(prefix="bench-symfs.", dir=a.work)
+    build = os.path.abspath(a.build)
+    os.symlink(build, os.path.join(symfs, "build"))
+    os.makedirs(symfs + os.path.dirname(build), exist_ok=True)
+    if not os.path.exists(symfs + build):
+        os.symlink(build, symfs + build)
     results = {}
     for case in cases:
         case_out = os.path.join(a.out, case)
@@ -444,12 +456,12 @@ def report(a):
                 fig.update(kvmexitlat_figures(last_json(os.path.join(cdir, "kvmexitlat.json"))))
                 entry["figures"] = fig
                 entry["kvmswitch_totals"] = totals
-                vml = None if fl == "host" else os.path.join(a.build, fl, "obj", "vmlinux")
                 event = meta["flavours"][fl]["perf_event"]
                 title = (f"{case} on {fl} ({meta['flavours'][fl]['kernel']}, {a.accel}, perf {event}"
                          + (": a timer, blind to IRQs-off code" if event == "cpu-clock" else "")
                          + ")")
-                err = flame(cdir, case_out, fl, case, vml, a.template, title)
+                err = flame(cdir, case_out, fl, case, None if fl == "host" else symfs,
+                            os.path.join(build, fl, "obj", "vmlinux"), a.template, title)
                 if err:
                     entry["flame_graph"] = f"not made: {err}"
                 if fl != "host":
@@ -512,6 +524,11 @@ def index(results_dir):
         if hc:
             vals = [bench_summary.figure(res, hc, fl, "xfeature_writes_per_exit") for fl in fls]
             head.append(f"{hc} XCR0/XSS switches/exit " + " -> ".join(f"{v:.2f}" for v in vals))
+        elif "cpuid" in res:
+            # No saving to show (a run without NRIP save): what every exit reloads.
+            vals = [bench_summary.figure(res, "cpuid", fl, "reloads_per_exit") for fl in fls]
+            if all(v is not None for v in vals):
+                head.append("cpuid reloads/exit " + " -> ".join(f"{v:.2f}" for v in vals))
         rows.append(f"| [{name}]({name}/summary.md) | {meta['accel']} | "
                     f"{len(meta['cases'])} | {' vs '.join(fls)} | {'; '.join(head) or 'see summary'} |")
     table = [INDEX_START, "", "| run | accel | cases | kernels | headline |", "|---|---|---|---|---|"]

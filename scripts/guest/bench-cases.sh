@@ -96,7 +96,7 @@ for c in "$@"; do
 	rm -f "$fifo.ctl" "$fifo.ack"
 	mkfifo "$fifo.ctl" "$fifo.ack"
 	$PERF record -q -D -1 --control "fifo:$fifo.ctl,$fifo.ack" \
-		-e "$event" -F 997 -g -a -o "$d/perf.data" 2> "$d/perf.err" &
+		-e "$event" -F 997 --call-graph dwarf -a -o "$d/perf.data" 2> "$d/perf.err" &
 	pf=$!
 	if ! attached "$d/kvmswitch.err" $ks || ! attached "$d/kvmexitlat.err" $kl; then
 		stop $ks $kl $pf

@@ -329,6 +329,14 @@ class Summary(unittest.TestCase):
             self.assertEqual(text.count(br.INDEX_START), 1)
             self.assertIn("[run1](run1/summary.md)", text)
             self.assertIn("cpuid XCR0/XSS switches/exit 2.00 -> 0.50", text)
+            # A run with no saving still has a headline: what each exit reloads.
+            res["cpuid"]["patched"]["figures"]["xfeature_writes_per_exit"] = 2.0
+            for fl, v in (("baseline", 4.0), ("patched", 4.0)):
+                res["cpuid"][fl]["figures"]["reloads_per_exit"] = v
+            with open(os.path.join(d, "run1", "summary.json"), "w") as f:
+                json.dump({"meta": self.META, "results": res}, f)
+            br.index(d)
+            self.assertIn("cpuid reloads/exit 4.00 -> 4.00", open(os.path.join(d, "README.md")).read())
             self.assertNotIn("incomplete", text)
 
     def test_readme_shows_the_newest_runs_headline_chart(self):
