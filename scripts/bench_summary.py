@@ -329,8 +329,9 @@ def time_section(out_dir, meta, flavours, cases, timings, notes):
            if len(flavours) == 2 else "one after the other on this kernel.")
     lines = ["## Time per iteration", "",
              f"ns per iteration, median (min-max) of up to {n} timed rounds per kernel, " + how
-             + (" **Emulated time** (TCG): it swings from boot to boot." if meta["accel"] == "tcg"
-                else ""), ""]
+             + (" **Emulated time** (TCG): it swings from boot to boot, so with a few rounds "
+                "two ranges can miss each other by chance; the counts above are the evidence."
+                if meta["accel"] == "tcg" else ""), ""]
     lines += table(["case"] + flavours + (["ratio"] if len(flavours) == 2 else []), rows)
     lines += chart(out_dir, "time", "Time per iteration: median, min-max of the rounds",
                    "ns per iteration, each case on its own scale; the ratio column says "
