@@ -28,70 +28,70 @@ help:
 	@echo "make build          build both flavours (kernel, headers, selftests)"
 	@echo "make build-debug    the debug flavour (kernel-debug.config on top)"
 	@echo "make qemu           the lab QEMU: Debian's 7.2 with NRIP save for TCG (qemu/)"
-	@echo "make unit           unit tests of the lab scripts only"
+	@echo "make unit           the unit tests of every component's scripts"
 	@echo "make check-patches  quilt push --fuzz=0 + checkpatch --strict on the series"
 	@echo "make deps           install the Debian packages the lab needs"
 	@echo "make clean          remove build/ (results/ is kept)"
 	@echo "Variables: KSRC=<6.12 tree> ACCEL=tcg|kvm|auto QEMU=lab|system TESTS=<regex>"
 
 deps:
-	@scripts/deps.sh
+	@lab/deps.sh
 
 build-baseline build-patched build-debug: build-%: deps
-	@scripts/tree.sh $*
-	@scripts/kbuild.sh $*
+	@lab/tree.sh $*
+	@lab/kbuild.sh $*
 	@$(MAKE) -s $(INITRAMFS)
 
 # The lab QEMU (Debian's, with qemu/patches: NRIP save), the emulator of
 # every lab run unless QEMU=system; HOST=1 runs none.
 qemu: deps
-	@scripts/qemu-build.sh
+	@qemu/build.sh
 
 QEMU ?= lab
 LAB_QEMU := $(if $(filter lab,$(QEMU)),$(if $(filter 1,$(HOST)),,qemu),)
 build: build-baseline build-patched $(LAB_QEMU)
 
-$(INITRAMFS): scripts/guest/init scripts/initramfs.sh
-	@scripts/initramfs.sh $@
+$(INITRAMFS): lab/guest/init lab/initramfs.sh
+	@lab/initramfs.sh $@
 
 # The full suite on the patched kernel, and this project's own selftests on
 # the baseline too, so the two kernels' counts are compared in every run.
 # The debug kernel runs this project's selftests and the short stress form
 # (docs/reliability.md says why this subset).
 test: build build-debug
-	@scripts/l2-prep.sh
-	@scripts/test.sh patched baseline:^lazyswitch/ debug:^lazyswitch/
+	@e2e/pvtimer/l2-prep.sh
+	@lab/test.sh patched baseline:^lazyswitch/ debug:^lazyswitch/
 
 test-baseline: build-baseline $(LAB_QEMU)
-	@scripts/test.sh baseline
+	@lab/test.sh baseline
 
 # Fault injection and hostile input on both kernels, then the harness
 # under failure. Each prints TAP; the run fails if any case failed.
 test-stress: build
-	@rc=0; for fl in patched baseline; do scripts/stress.sh -f $$fl || rc=1; done; \
-	scripts/robustness.sh || rc=1; exit $$rc
+	@rc=0; for fl in patched baseline; do stress/stress.sh -f $$fl || rc=1; done; \
+	stress/robustness.sh || rc=1; exit $$rc
 
 # The whole suite and the stress cases on the debug kernel.
 test-debug: build-debug $(LAB_QEMU)
-	@rc=0; scripts/selftest.sh debug || rc=1; scripts/stress.sh -f debug || rc=1; exit $$rc
+	@rc=0; selftests/run.sh debug || rc=1; stress/stress.sh -f debug || rc=1; exit $$rc
 
 unit:
-	@python3 scripts/tests/run.py
+	@python3 lab/tests/run.py
 
 # The BPF tools, built once for both kernels (CO-RE).
 tools: deps
 	@$(MAKE) -s --no-print-directory -C bpf OUTPUT=$(BUILD)/bpf VMLINUX=$(BUILD)/patched/obj/vmlinux
 
 bench: build tools
-	@scripts/bench-prep.sh
-	@scripts/bench.sh
+	@bench/harness/bench-prep.sh
+	@bench/harness/bench.sh
 
 # The primitive-cost probe (bench/probe/lazyswitch_probe.c) in each kernel.
 probe: build
 	@bench/probe/run.sh
 
 check-patches: deps
-	@scripts/check-patches.sh
+	@lab/check-patches.sh
 
 clean:
 	rm -rf $(BUILD)

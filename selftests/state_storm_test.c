@@ -17,7 +17,7 @@
  * -S          no storm: each vCPU thread pinned to its own CPU, no busy
  *             threads, no migration. With -w spin this keeps every CPU in
  *             guest mode nearly all the time, for faults injected from
- *             outside (scripts/stress.sh: QEMU mce)
+ *             outside (stress/stress.sh: QEMU mce)
  */
 #include <errno.h>
 #include <pthread.h>

@@ -6,7 +6,7 @@
 # one TAP line per kernel instead: ok if the module loaded and every
 # primitive was either timed or skipped with a reason.
 set -uo pipefail
-. "$(dirname "$0")/../../scripts/lib.sh"
+. "$(dirname "$0")/../../lab/lib.sh"
 
 tap=0
 [ "${1:-}" != --tap ] || { tap=1; shift; }
@@ -25,7 +25,7 @@ probe_in_guest() {
 	[ -f "$BUILD/$fl/probe/lazyswitch_probe.ko" ] ||
 		{ echo "no $BUILD/$fl/probe/lazyswitch_probe.ko (kernel built without CONFIG_MODULES?)"; return 1; }
 	cp "$REPO/bench/probe/probe.sh" "$out/"
-	"$REPO/scripts/vm-run.sh" -q -f "$fl" -t 300 -o "$out" -- \
+	"$REPO/lab/vm-run.sh" -q -f "$fl" -t 300 -o "$out" -- \
 		"sh /out/probe.sh /build/$fl/probe/lazyswitch_probe.ko > /out/probe.txt" \
 		> "$out/vm.out" 2>&1 ||
 		{ echo "the guest run failed: $(grep -m1 -E '^error' "$out/vm.out" "$out/console.log" 2>/dev/null | cut -d: -f2-)"; return 1; }

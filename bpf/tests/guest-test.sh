@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # guest-test.sh BINDIR: the in-guest half of bpf/tests/vm-test.sh (busybox
-# sh, run by scripts/vm-run.sh in /out).  Runs the workload under kvmswitch,
+# sh, run by lab/vm-run.sh in /out).  Runs the workload under kvmswitch,
 # kvmexitlat and tracefs, the bad-input cases and the overhead loop, and
 # leaves raw results in /out for the host to judge; prints only progress.
 B=${1:-/build/bpf}

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # vm-test.sh FLAVOUR: integration test of kvmswitch and kvmexitlat on a lab
 # kernel.  Builds the tools and the workload (make -C bpf), boots FLAVOUR
-# with scripts/vm-run.sh, runs tests/guest-test.sh inside and judges the
+# with lab/vm-run.sh, runs tests/guest-test.sh inside and judges the
 # results here: TAP on stdout, exit status 1 if any test failed.
 #
 # Environment: BUILD (default <repo>/build), BENCH_CPUIDS, BENCH_ROUNDS.
@@ -29,7 +29,7 @@ cp "$here/guest-test.sh" "$run/"
 start=$(date +%s)
 vmrc=0
 BENCH_CPUIDS=${BENCH_CPUIDS:-20000} BENCH_ROUNDS=${BENCH_ROUNDS:-3} \
-"$repo/scripts/vm-run.sh" -f "$flavour" -t 900 -q -o "$run" -- \
+"$repo/lab/vm-run.sh" -f "$flavour" -t 900 -q -o "$run" -- \
 	"BENCH_CPUIDS=${BENCH_CPUIDS:-20000} BENCH_ROUNDS=${BENCH_ROUNDS:-3}" \
 	sh /out/guest-test.sh /build/bpf >&2 || vmrc=$?
 echo "# $flavour: VM run took $(($(date +%s) - start))s (exit $vmrc, results in $run)"

@@ -3,7 +3,7 @@
 # bench-smoke.sh: 'make bench' end to end with one case, into a scratch
 # results directory under build/, and check what it wrote. TAP on stdout.
 set -uo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../lab/lib.sh"
 
 case=${SMOKE_CASE:-cpuid}
 res=$BUILD/bench-smoke
@@ -11,7 +11,7 @@ rm -rf "$res"
 mkdir -p "$res"
 echo "TAP version 13"
 echo "1..7"
-"$REPO/scripts/bench-prep.sh" >&2 && RESULTS_DIR=$res CASES=$case "$REPO/scripts/bench.sh" >&2
+"$REPO/bench/harness/bench-prep.sh" >&2 && RESULTS_DIR=$res CASES=$case "$REPO/bench/harness/bench.sh" >&2
 rc=$?
 run=$(find "$res" -mindepth 1 -maxdepth 1 -type d ! -name '.*' | head -1)
 ok() { if (eval "$2"); then echo "ok $1"; else echo "not ok $1"; fi; }
@@ -41,7 +41,7 @@ ln "$BUILD/initramfs.cpio.gz" "$fake/initramfs.cpio.gz"
 cp -al "$BUILD/bpf" "$BUILD/perf-root" "$BUILD/flamegraph" "$fake/"
 link_emulator "$fake"
 mkdir -p "$res/died"
-err=$(BUILD_DIR=$fake RESULTS_DIR=$res/died CASES=cpuid "$REPO/scripts/bench.sh" 2>&1 >/dev/null)
+err=$(BUILD_DIR=$fake RESULTS_DIR=$res/died CASES=cpuid "$REPO/bench/harness/bench.sh" 2>&1 >/dev/null)
 drc=$?
 echo "$err" | sed 's/^/# /'
 ok "6 a guest that dies mid-run fails the run with one error line and no run directory" \

@@ -6,7 +6,7 @@
 # script change; objects come from ccache. Published whole, with
 # build/qemu/qemu.json saying what it is.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lab/lib.sh"
 
 QDIR=$REPO/qemu
 . "$QDIR/source.env"
@@ -41,7 +41,7 @@ if ! grep -q '^Version:' <<< "$srcs"; then
 	[ "$(id -u)" -eq 0 ] ||
 		die "apt has no deb-src for qemu: add deb-src lines for bookworm and bookworm-security (or run as root)"
 	list=/etc/apt/sources.list.d/lazyswitch-deb-src.sources
-	python3 "$REPO/scripts/apt_deb_src.py" /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
+	python3 "$REPO/qemu/apt_deb_src.py" /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
 		/etc/apt/sources.list.d/*.list > "$list.tmp" || { rm -f "$list.tmp"; exit 1; }
 	publish "$list"
 	stage "qemu: added deb-src entries ($list); apt-get update"

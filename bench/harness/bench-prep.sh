@@ -7,7 +7,7 @@
 #    busybox guest can run it (ld.so --library-path).
 # Both are redone only when their inputs change.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../lab/lib.sh"
 
 # perf checks this md5 before it uses a template.
 TEMPLATE_MD5=143e0d06ba69b8370b9848dcd6ae3f36

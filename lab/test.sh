@@ -12,7 +12,7 @@ for run in "$@"; do
 done
 
 stage "unit tests of the lab scripts"
-unit=$(python3 "$REPO/scripts/tests/run.py" 2>&1)
+unit=$(python3 "$REPO/lab/tests/run.py" 2>&1)
 urc=$?
 echo "$unit"
 read -r pass fail < <(echo "$unit" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
@@ -52,7 +52,7 @@ for run in "$@"; do
 	flavour=${run%%:*}
 	filter=
 	[ "$run" = "$flavour" ] || filter=${run#*:}
-	TESTS=$filter "$REPO/scripts/selftest.sh" "$flavour"
+	TESTS=$filter "$REPO/selftests/run.sh" "$flavour"
 	rc=$?
 	sum=$RESULTS/test-$flavour-latest/summary.json
 	if [ "$rc" -le 1 ] && [ -f "$sum" ]; then
@@ -86,17 +86,17 @@ for run in "$@"; do
 	[ "$flavour" = debug ] && continue
 	tap "BPF tools in the $flavour guest" "$REPO/bpf/tests/vm-test.sh" "$flavour"
 done
-[[ " $* " =~ \ patched[\ :] ]] && tap "pvtimer end to end: a nested guest with and without it" "$REPO/scripts/pvtimer-e2e.sh"
+[[ " $* " =~ \ patched[\ :] ]] && tap "pvtimer end to end: a nested guest with and without it" "$REPO/e2e/pvtimer/pvtimer-e2e.sh"
 # shellcheck disable=SC2046
 tap "switch-primitive probe (bench/probe) in each kernel" "$REPO/bench/probe/run.sh" --tap \
 	$(for run in "$@"; do [ "${run%%:*}" = debug ] || echo "${run%%:*}"; done)
-tap "benchmark harness: one case, both kernels" "$REPO/scripts/bench-smoke.sh"
-tap "harness robustness, short form" "$REPO/scripts/robustness.sh" -q
+tap "benchmark harness: one case, both kernels" "$REPO/bench/harness/bench-smoke.sh"
+tap "harness robustness, short form" "$REPO/stress/robustness.sh" -q
 for run in "$@"; do
 	flavour=${run%%:*}
 	case $flavour in
 	patched|debug) tap "fault injection and hostile guest on $flavour, short form" \
-		"$REPO/scripts/stress.sh" -q -f "$flavour" ;;
+		"$REPO/stress/stress.sh" -q -f "$flavour" ;;
 	esac
 done
 

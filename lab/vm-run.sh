@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
 	cat <<USAGE
-Usage: scripts/vm-run.sh [-f FLAVOUR] [-t SECONDS] [-i SECONDS] [-m MIB] [-o DIR] [-q] [-M] -- COMMAND...
+Usage: lab/vm-run.sh [-f FLAVOUR] [-t SECONDS] [-i SECONDS] [-m MIB] [-o DIR] [-q] [-M] -- COMMAND...
 
 Boot build/FLAVOUR/bzImage with a busybox initramfs and run COMMAND (busybox
 sh) inside. The build directory is shared read-only at /build, DIR read-write
@@ -22,7 +22,7 @@ DIR/console.log.
   -o DIR       run directory (default: a new one under build/vm/)
   -q           show only TAP and lab lines of the console, not all of it
   -M           serve the QEMU monitor (HMP) on DIR/monitor.sock, for fault
-               injection with scripts/hmp.py (nmi, mce)
+               injection with stress/hmp.py (nmi, mce)
 
 ACCEL=tcg (default): QEMU TCG, -cpu max (emulated AMD SVM + NPT).
 ACCEL=kvm: KVM with -cpu host; needs /dev/kvm with nested virtualization.
@@ -36,9 +36,9 @@ debug-kernel report (KASAN, lockdep, ...), 2 usage.
 
 Examples:
   # run one upstream selftest on the patched kernel
-  scripts/vm-run.sh -- /build/patched/selftests/x86_64/cpuid_test
+  lab/vm-run.sh -- /build/patched/selftests/x86_64/cpuid_test
   # boot the baseline under KVM if nested virtualization is offered
-  ACCEL=auto scripts/vm-run.sh -f baseline -- uname -a
+  ACCEL=auto lab/vm-run.sh -f baseline -- uname -a
 USAGE
 }
 

@@ -8,7 +8,9 @@ import shutil
 import subprocess
 import unittest
 
-from test_scripts import Case, SCRIPTS, sh
+from test_scripts import Case, sh
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 HAVE_TOOLS = all(shutil.which(t) for t in ('qemu-system-x86_64', 'gcc', 'cpio')) and \
     os.path.exists('/bin/busybox')
@@ -17,7 +19,7 @@ HAVE_TOOLS = all(shutil.which(t) for t in ('qemu-system-x86_64', 'gcc', 'cpio'))
 @unittest.skipUnless(HAVE_TOOLS, 'needs qemu-system-x86_64, gcc, cpio and /bin/busybox')
 class L2Prep(Case):
     def prep(self):
-        r = sh([os.path.join(SCRIPTS, 'l2-prep.sh')], env={'BUILD_DIR': self.d})
+        r = sh([os.path.join(HERE, 'l2-prep.sh')], env={'BUILD_DIR': self.d})
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return r
 
@@ -68,7 +70,7 @@ class WrapperArgs(Case):
         b = os.path.join(self.d, 'build')
         os.makedirs(os.path.join(b, 'patched'))
         open(os.path.join(b, 'patched', 'bzImage'), 'w').close()
-        w = os.path.join(SCRIPTS, 'pvtimer-e2e.sh')
+        w = os.path.join(HERE, 'pvtimer-e2e.sh')
         r = sh([w], env={'BUILD_DIR': b, 'PVTIMER_BOUND_US': '1ms'})
         self.assertOneLineError(r, 'PVTIMER_BOUND_US')
         r = sh([w], env={'BUILD_DIR': b, 'PVTIMER_L2_TIMEOUT': '0'})

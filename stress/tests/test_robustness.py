@@ -5,13 +5,15 @@ A corrupted patch (truncated hunk, garbage, a patch of the wrong file) must
 fail tree.sh with one error line naming it, leave the tree pristine with no
 applied-series marker, and the next run with a good series must apply
 cleanly without any manual cleanup. The VM cases (a killed make bench, a
-full disk, a hung guest) are in scripts/robustness.sh.
+full disk, a hung guest) are in stress/robustness.sh.
 """
 import os
 import unittest
 
 import test_scripts
-from test_scripts import PATCH_GOOD, SCRIPTS, sh
+from test_scripts import PATCH_GOOD, sh
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PRISTINE = 'line one\nline two\nline three\n'
 CORRUPTIONS = {
@@ -47,7 +49,7 @@ class StressArgs(unittest.TestCase):
     def run_stress(self, *args, env=None):
         e = {'BUILD_DIR': '/nonexistent/build'}
         e.update(env or {})
-        return sh([os.path.join(SCRIPTS, 'stress.sh')] + list(args), env=e)
+        return sh([os.path.join(HERE, 'stress.sh')] + list(args), env=e)
 
     def assertOneLine(self, r, text):
         self.assertNotEqual(r.returncode, 0)

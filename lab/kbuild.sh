@@ -19,7 +19,7 @@ tree=$fdir/src
 obj=$fdir/obj
 frag=$REPO/kernel.config
 kernel_lock
-[ -f "$fdir/applied.sha" ] || die "$flavour tree is not prepared (run scripts/tree.sh $flavour)"
+[ -f "$fdir/applied.sha" ] || die "$flavour tree is not prepared (run lab/tree.sh $flavour)"
 mkdir -p "$obj"
 
 # ccache makes the second flavour cheap: most objects are identical.

@@ -16,7 +16,7 @@ mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,usr/bin}
 cp /bin/busybox "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp /bin/bash-static "$root/bin/bash"
-install -m 755 "$REPO/scripts/guest/init" "$root/init"
+install -m 755 "$REPO/lab/guest/init" "$root/init"
 # Script tests ask whoami whether they need sudo.
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 echo 'root:x:0:' > "$root/etc/group"

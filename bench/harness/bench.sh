@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # bench.sh: record one benchmark run, baseline vs patched, into
-# results/<date>-<accel>-<cpu>/. See 'scripts/bench.sh -h'.
+# results/<date>-<accel>-<cpu>/. See 'bench/harness/bench.sh -h'.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../lab/lib.sh"
 
 usage() {
 	cat <<USAGE
-Usage: scripts/bench.sh [-h]     (normally: make bench [CASES="..."] [ACCEL=..] [HOST=1])
+Usage: bench/harness/bench.sh [-h]     (normally: make bench [CASES="..."] [ACCEL=..] [HOST=1])
 
 Boot the baseline and then the patched kernel in the same accelerator and
 run each exit benchmark case three times in each: calibrate, a clean timed
@@ -120,7 +120,7 @@ trap cleanup EXIT
 trap 'stop_children; echo "error: bench interrupted" >&2; exit 130' INT
 trap 'stop_children; echo "error: bench terminated" >&2; exit 143' TERM
 
-guest_script=$REPO/scripts/guest/bench-cases.sh
+guest_script=$REPO/bench/harness/guest/bench-cases.sh
 
 # calibrated FLAVOUR: " CASE:ITERS" for each case that ran on FLAVOUR, with
 # the count it was calibrated to.
@@ -146,7 +146,7 @@ rerun() {
 		echo "not made: no case ran on $fl" > "$dir/status"
 		return
 	fi
-	cp "$REPO/scripts/guest/bench-rerun.sh" "$dir/bench-rerun.sh"
+	cp "$REPO/bench/harness/guest/bench-rerun.sh" "$dir/bench-rerun.sh"
 	set +e
 	if [ "$host" = 1 ]; then
 		# shellcheck disable=SC2086 # list is CASE:ITERS words
@@ -158,7 +158,7 @@ rerun() {
 		[ -z "$plugin" ] || { mkdir -p "$dir/prof"; cmd+=" WINDOWS=/out/prof"; }
 		cmd+=" sh /out/bench-rerun.sh /out/cases$list"
 		(QEMU_EXTRA="${QEMU_EXTRA:-}${plugin:+ -plugin $plugin,out=$dir/prof/win}" \
-			"$REPO/scripts/vm-run.sh" -q -f "$fl" -t $((120 + 120 * ${#cases[@]})) \
+			"$REPO/lab/vm-run.sh" -q -f "$fl" -t $((120 + 120 * ${#cases[@]})) \
 			-o "$dir" -- "$cmd" 2> "$dir/vm-run.err" |
 			sed -u -n "s/^LAZYSWITCH-CASE: \(.*(failed).*\)/[lazyswitch] bench: $fl: \1/p"
 			exit "${PIPESTATUS[0]}") &
@@ -187,7 +187,7 @@ profile_boot() {
 	if [ "$QEMU" != lab ] || [ "$accel" != tcg ]; then
 		echo "not made: the emulator profiler needs the lab QEMU under TCG (QEMU=$QEMU, accel $accel)" > "$pdir/status"
 	elif ! [ -f "$profiler" ]; then
-		echo "not made: no $profiler (scripts/bench-prep.sh builds it)" > "$pdir/status"
+		echo "not made: no $profiler (bench/harness/bench-prep.sh builds it)" > "$pdir/status"
 	else
 		stage "bench: $fl: profiled boot (instructions counted by the emulator)"
 		rerun "$fl" "$pdir" "$profiler"
@@ -225,7 +225,7 @@ for fl in "${flavours[@]}"; do
 		cmd+=" sh /out/bench-cases.sh /out/cases ${cases[*]}"
 		set +e
 		# vm-run.sh's own error lines go to a file: this script says one.
-		("$REPO/scripts/vm-run.sh" -q -f "$fl" -t $((120 + 180 * ${#cases[@]})) -o "$out" -- "$cmd" 2> "$work/vm-run-$fl.err" |
+		("$REPO/lab/vm-run.sh" -q -f "$fl" -t $((120 + 180 * ${#cases[@]})) -o "$out" -- "$cmd" 2> "$work/vm-run-$fl.err" |
 			sed -u -n "s/^LAZYSWITCH-CASE: /[lazyswitch] bench: $fl: /p"
 			exit "${PIPESTATUS[0]}") &
 		wait $!
@@ -261,7 +261,7 @@ if [ "$host" = 0 ]; then
 fi
 
 stage "bench: flame graphs and summary"
-python3 "$REPO/scripts/bench_report.py" --work "$work" --out "$tmp" \
+python3 "$REPO/bench/harness/bench_report.py" --work "$work" --out "$tmp" \
 	--build "$BUILD" --template "$template" --accel "$accel" --cpu "$cpu" \
 	--qemu "$qemu" --name "$name" --command "make bench CASES=\"${cases[*]}\" ACCEL=${ACCEL:-tcg} QEMU=$QEMU HOST=$host ROUNDS=$rounds BENCH_OPTS=\"$bench_opts\"" \
 	--flavours "${flavours[*]}" --cases "${cases[*]}" ||
@@ -273,7 +273,7 @@ mv "$tmp" "$final"
 tmp=
 readme=()
 [ "$(realpath "$RESULTS")" != "$(realpath "$REPO/results")" ] || readme=(--readme "$REPO/README.md")
-python3 "$REPO/scripts/bench_report.py" --index "$RESULTS" "${readme[@]}" ||
+python3 "$REPO/bench/harness/bench_report.py" --index "$RESULTS" "${readme[@]}" ||
 	echo "warning: results/README.md index not updated" >&2
 cat "$final/summary.md"
 stage "bench: run recorded in ${final#$REPO/} in $(($(date +%s) - start)) s"

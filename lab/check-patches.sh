@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need quilt quilt
 
-"$REPO/scripts/tree.sh" patched >/dev/null
+"$REPO/lab/tree.sh" patched >/dev/null
 src=$BUILD/patched/src
 work=$(mktemp -d "$BUILD/check.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -1,16 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# l2-prep.sh: what the nested-guest test (scripts/pvtimer-e2e.sh) needs in
+# l2-prep.sh: what the nested-guest test (e2e/pvtimer/pvtimer-e2e.sh) needs in
 # build/, besides the kernels:
 #  - build/qemu-root: the host's qemu-system-x86_64 with its shared
 #    libraries (run in the busybox guest with ld.so --library-path), the
 #    firmware a -kernel boot loads (passed with -L), and pvtimer-optin.so,
 #    preloaded so that QEMU 7.2 opts its VM in to pvtimer;
-#  - build/l2/initramfs.cpio.gz: busybox, scripts/guest/l2-init as /init and
-#    a static scripts/guest/sleepcheck.
+#  - build/l2/initramfs.cpio.gz: busybox, e2e/pvtimer/guest/l2-init as /init and
+#    a static e2e/pvtimer/guest/sleepcheck.
 # Each is redone only when its inputs change, and published whole.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../../lab/lib.sh"
 
 # What QEMU opens for '-kernel' on the pc machine: SeaBIOS, the option ROM
 # that boots the kernel over fw_cfg DMA, and the TPR patching ROM (KVM).
@@ -45,7 +45,7 @@ for f in $FIRMWARE; do
 	fw+=("$(find_firmware "$f")")
 done
 qr=$BUILD/qemu-root
-optin=$REPO/scripts/guest/pvtimer-optin.c
+optin=$REPO/e2e/pvtimer/guest/pvtimer-optin.c
 want=$(stamp "$0" "$qemu" "$loader" "$optin" "${libs[@]}" "${fw[@]}")
 if [ "$(cat "$qr/stamp" 2>/dev/null)" != "$want" ]; then
 	stage "l2: copying $("$qemu" --version | head -1) with ${#libs[@]} libraries and its firmware for the guest"
@@ -68,8 +68,8 @@ if [ "$(cat "$qr/stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 l2=$BUILD/l2
-src=$REPO/scripts/guest/sleepcheck.c
-init=$REPO/scripts/guest/l2-init
+src=$REPO/e2e/pvtimer/guest/sleepcheck.c
+init=$REPO/e2e/pvtimer/guest/l2-init
 want=$(stamp "$src" "$init" /bin/busybox "$0")
 if [ "$(cat "$l2/stamp" 2>/dev/null)" != "$want" ] || ! [ -f "$l2/initramfs.cpio.gz" ]; then
 	stage "l2: building sleepcheck and the L2 initramfs"

@@ -20,7 +20,7 @@
 # runs; the evidence of each lost run is kept. Any other failure counts.
 # The run is recorded as results/stress-FLAVOUR-<time>/ once complete.
 set -uo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lab/lib.sh"
 
 all_cases="nmi-storm mce-corrected mce-exception migration-storm hostile-guest"
 flavour=patched seconds=10 quick=0 cases=
@@ -87,7 +87,7 @@ max_runs=4
 tcg_fault() {
 	local why
 	[ -n "$qlog" ] && [ -s "$qlog" ] &&
-		why=$(python3 "$REPO/scripts/tcg_fault.py" "$qlog" -o "$tmp/$1/tcg-fault.log") &&
+		why=$(python3 "$REPO/stress/tcg_fault.py" "$qlog" -o "$tmp/$1/tcg-fault.log") &&
 		echo "$why" | tee "$tmp/$1/tcg-fault.txt"
 }
 
@@ -134,7 +134,7 @@ boot() {
 	[ "$flavour" != debug ] || set -- "$1" $(($2 + 240)) "$3"
 	(
 		[ -z "$qlog" ] || { ulimit -f $((qlog_cap_mb * 1024)); export QEMU_EXTRA="${QEMU_EXTRA:-} -d int -D $qlog"; }
-		exec "$REPO/scripts/vm-run.sh" -M -f "$flavour" -t "$2" -o "$dir" -- "sh /out/guest.sh"
+		exec "$REPO/lab/vm-run.sh" -M -f "$flavour" -t "$2" -o "$dir" -- "sh /out/guest.sh"
 	) > "$dir/vm-run.log" 2>&1 &
 	vmpid=$!
 }
@@ -178,7 +178,7 @@ case_nmi_storm() {
 	exit \$rc"
 	sent=0
 	if wait_console nmi-storm '# guests running'; then
-		sent=$(python3 "$REPO/scripts/hmp.py" "$tmp/nmi-storm/monitor.sock" --every 5 \
+		sent=$(python3 "$REPO/stress/hmp.py" "$tmp/nmi-storm/monitor.sock" --every 5 \
 			--for "$((seconds > 2 ? seconds - 1 : seconds))" nmi 2> "$tmp/nmi-storm/hmp.err" |
 			sed -n 's/^hmp: \([0-9]*\) commands.*/\1/p')
 	fi
@@ -210,7 +210,7 @@ case_mce_corrected() {
 	if wait_console mce-corrected '# guests running'; then
 		for i in $(seq "$errors"); do
 			# MCi_STATUS VAL|EN, UC=0: a corrected error; QEMU only fills the bank.
-			python3 "$REPO/scripts/hmp.py" "$tmp/mce-corrected/monitor.sock" \
+			python3 "$REPO/stress/hmp.py" "$tmp/mce-corrected/monitor.sock" \
 				"mce $((i % 2)) $((1 + i % 2)) 0x9000000000000000 0x0 0 0" \
 				>> "$tmp/mce-corrected/hmp.log" 2>&1 && injected=$((injected + 1))
 			sleep 2
@@ -238,7 +238,7 @@ case_mce_exception() {
 	if wait_console mce-exception '# guests running'; then
 		sleep 2
 		# VAL|UC|EN, PCC=0, S=0, AR=0 (UCNA); MCG_STATUS RIPV|MCIP.
-		python3 "$REPO/scripts/hmp.py" "$tmp/mce-exception/monitor.sock" \
+		python3 "$REPO/stress/hmp.py" "$tmp/mce-exception/monitor.sock" \
 			"mce 1 2 0xb000000000000000 0x5 0 0" > "$tmp/mce-exception/hmp.log" 2>&1
 	fi
 	vmrc=0; finish || vmrc=$?

@@ -134,8 +134,8 @@ echo "TAP version 13"
 echo "1..4"
 why=
 [ -c /dev/kvm ] || why="L1 has no /dev/kvm"
-[ -n "$why" ] || [ -x "$QR/qemu-system-x86_64" ] || why="no $QR (scripts/l2-prep.sh)"
-[ -n "$why" ] || [ -f "$INITRD" ] || why="no $INITRD (scripts/l2-prep.sh)"
+[ -n "$why" ] || [ -x "$QR/qemu-system-x86_64" ] || why="no $QR (e2e/pvtimer/l2-prep.sh)"
+[ -n "$why" ] || [ -f "$INITRD" ] || why="no $INITRD (e2e/pvtimer/l2-prep.sh)"
 if [ -n "$why" ]; then
 	for t in "$T1" "$T2" "$T3" "$T4"; do skip "$t" "$why"; done
 	exit 0

@@ -19,9 +19,9 @@
 #   stress SIGINT    stress.sh interrupted while its first guest runs
 # -q: the short form for 'make test' (the recovering bench run uses a guest
 # that fails at once instead of a real benchmark case).
-# The corrupted-patch case needs no VM: scripts/tests/test_robustness.py.
+# The corrupted-patch case needs no VM: stress/tests/test_robustness.py.
 set -uo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lab/lib.sh"
 
 quick=0
 [ "${1:-}" = -q ] && quick=1
@@ -86,18 +86,18 @@ wait_for() {
 out=$work/hung
 mkdir -p "$out"
 start=$(date +%s)
-"$REPO/scripts/vm-run.sh" -q -t 8 -o "$out" -- 'sleep 600' > /dev/null 2> "$work/hung.err"
+"$REPO/lab/vm-run.sh" -q -t 8 -o "$out" -- 'sleep 600' > /dev/null 2> "$work/hung.err"
 rc=$?
 took=$(($(date +%s) - start))
 check "hung guest: timed out after ${took}s, exit 124, one error line, no QEMU left" \
 	'[ $rc = 124 ] && [ $took -lt 30 ] && one_error "$work/hung.err" "guest timed out after 8s" && no_qemu_for "$out"'
-"$REPO/scripts/vm-run.sh" -q -t 60 -o "$out" -- 'true' > /dev/null 2> "$work/hung2.err"
+"$REPO/lab/vm-run.sh" -q -t 60 -o "$out" -- 'true' > /dev/null 2> "$work/hung2.err"
 rc=$?
 check "hung guest: the next boot in the same directory works" '[ $rc = 0 ]'
 
 # --- silent guest ----------------------------------------------------------
 start=$(date +%s)
-"$REPO/scripts/vm-run.sh" -q -t 300 -i 10 -o "$out" -- 'sleep 600' > /dev/null 2> "$work/idle.err"
+"$REPO/lab/vm-run.sh" -q -t 300 -i 10 -o "$out" -- 'sleep 600' > /dev/null 2> "$work/idle.err"
 rc=$?
 took=$(($(date +%s) - start))
 check "silent guest: stopped after ${took}s, exit 124, one error line, no QEMU left" \
@@ -118,7 +118,7 @@ chmod +x "$hb"/patched/selftests/t/*
 printf 'fake t/first 60\nfake t/silent 600\nfake t/poweroff 60\nfake t/last 60\n' \
 	> "$hb/patched/selftests/tests.list"
 BUILD_DIR=$hb RESULTS_DIR=$work/hang-results SELFTEST_IDLE=10 \
-	"$REPO/scripts/selftest.sh" patched > "$work/resume.out" 2>&1
+	"$REPO/selftests/run.sh" patched > "$work/resume.out" 2>&1
 rc=$?
 sum=$work/hang-results/test-patched-latest/summary.json
 check "selftest resume: the silent and the powered-off test fail, the others pass, in 3 boots" \
@@ -159,7 +159,7 @@ fi
 # once the guest runs the benchmark; sets rc and writes $work/bench-SIGNAL.err.
 interrupt_bench() {
 	local sig=$1 pid target
-	BUILD_DIR=$fake RESULTS_DIR=$res CASES=cpuid "$REPO/scripts/bench.sh" \
+	BUILD_DIR=$fake RESULTS_DIR=$res CASES=cpuid "$REPO/bench/harness/bench.sh" \
 		> /dev/null 2> "$work/bench-$sig.err" &
 	pid=$!
 	if wait_for "$fake/bench-work.*/*/console.log" LAZYSWITCH-BENCH-HANGS 90; then
@@ -188,7 +188,7 @@ if [ "$have_tools" = 1 ]; then
 			printf '#!/bin/sh\n[ "$1" = -l ] && { echo "cpuid x"; exit 0; }\npoweroff -f\n' \
 				> "$fake/$fl/selftests/bench/lazyswitch_bench"
 		done
-		BUILD_DIR=$fake RESULTS_DIR=$res CASES=cpuid "$REPO/scripts/bench.sh" > /dev/null 2> "$work/bench-next.err"
+		BUILD_DIR=$fake RESULTS_DIR=$res CASES=cpuid "$REPO/bench/harness/bench.sh" > /dev/null 2> "$work/bench-next.err"
 		rc=$?
 		check "bench after the interrupts: the next run gets as far as its guest (which dies on purpose) and says so in one line" \
 			'[ $rc != 0 ] && one_error "$work/bench-next.err" "died mid-run" && [ -z "$(ls -A "$res")" ]'
@@ -197,7 +197,7 @@ if [ "$have_tools" = 1 ]; then
 			rm -f "$fake/$fl/selftests/bench/lazyswitch_bench"
 			ln "$BUILD/$fl/selftests/bench/lazyswitch_bench" "$fake/$fl/selftests/bench/"
 		done
-		BUILD_DIR=$fake RESULTS_DIR=$res CASES=cpuid "$REPO/scripts/bench.sh" > /dev/null 2> "$work/bench-next.err"
+		BUILD_DIR=$fake RESULTS_DIR=$res CASES=cpuid "$REPO/bench/harness/bench.sh" > /dev/null 2> "$work/bench-next.err"
 		rc=$?
 		runs=$(find "$res" -mindepth 1 -maxdepth 1 -type d ! -name '.*' | wc -l)
 		check "bench after the interrupts: the next run (case cpuid, both kernels) completes with one run directory" \
@@ -217,12 +217,12 @@ if [ "$(id -u)" != 0 ]; then
 else
 	mkdir -p "$mnt"
 	mount -t tmpfs -o size=1m tmpfs "$mnt" || die "cannot mount a tmpfs on $mnt"
-	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/scripts/selftest.sh" patched > /dev/null 2> "$work/full1.err"
+	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/selftests/run.sh" patched > /dev/null 2> "$work/full1.err"
 	rc=$?
 	check "disk full from the start: selftest.sh refuses in one line, writes nothing" \
 		'[ $rc != 0 ] && one_error "$work/full1.err" "no space" && [ -z "$(ls -A "$mnt")" ]'
 	mount -o remount,size=24m "$mnt"
-	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/scripts/selftest.sh" patched > /dev/null 2> "$work/full2.err" &
+	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/selftests/run.sh" patched > /dev/null 2> "$work/full2.err" &
 	pid=$!
 	# Fill the disk once the guest is up, while the test runs.
 	if wait_for "$mnt/.incomplete-test-patched.*/console.log" LAZYSWITCH-UP 90; then
@@ -235,7 +235,7 @@ else
 		'[ $rc != 0 ] && one_error "$work/full2.err" "filled up" && [ -z "$(ls -A "$mnt")" ]'
 	sed 's/^/# /' "$work/full2.err"
 	drop_aborted "$work/full2.err"
-	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/scripts/selftest.sh" patched > /dev/null 2> "$work/full3.err"
+	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/selftests/run.sh" patched > /dev/null 2> "$work/full3.err"
 	rc=$?
 	check "disk full: the next run, with space again, records its run" \
 		'[ $rc = 0 ] && [ -L "$mnt/test-patched-latest" ] && [ -s "$mnt/test-patched-latest/summary.json" ] && [ -z "$(find "$mnt" -maxdepth 1 -name ".incomplete*")" ]'
@@ -246,7 +246,7 @@ fi
 sres=$work/stress-results
 mkdir -p "$sres"
 if [ -x "$BUILD/patched/selftests/lazyswitch/state_storm_test" ]; then
-	RESULTS_DIR=$sres "$REPO/scripts/stress.sh" -q -f patched > /dev/null 2> "$work/stress.err" &
+	RESULTS_DIR=$sres "$REPO/stress/stress.sh" -q -f patched > /dev/null 2> "$work/stress.err" &
 	pid=$!
 	wait_for "$sres/.incomplete-stress-patched.*/nmi-storm/console.log" '# guests running' 90 &&
 		kill -INT -- -"$pid"
@@ -257,7 +257,7 @@ if [ -x "$BUILD/patched/selftests/lazyswitch/state_storm_test" ]; then
 	sed 's/^/# /' "$work/stress.err"
 	drop_aborted "$work/stress.err"
 	if [ "$quick" = 0 ]; then
-		RESULTS_DIR=$sres "$REPO/scripts/stress.sh" -q -f patched > "$work/stress2.out" 2>&1
+		RESULTS_DIR=$sres "$REPO/stress/stress.sh" -q -f patched > "$work/stress2.out" 2>&1
 		rc=$?
 		check "stress after the interrupt: the next run completes and is recorded" \
 			'[ $rc = 0 ] && [ -L "$sres/stress-patched-latest" ] && [ -z "$(find "$sres" -maxdepth 1 -name ".incomplete*")" ]'

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # run-selftests.sh DIR LIST: run, inside the guest, each test of LIST
 # ("origin path timeout" lines) from DIR. TAP on stdout, one log per test in
-# /out/logs. Judging the results is the host's job (scripts/ksft_summary.py).
+# /out/logs. Judging the results is the host's job (selftests/ksft_summary.py).
 dir=$1
 list=$2
 mkdir -p /out/logs

@@ -6,7 +6,7 @@
 # TESTS=REGEX limits the run to matching test paths; SELFTEST_IDLE=SECONDS
 # is the console silence that counts as a hung guest.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lab/lib.sh"
 
 flavour=${1:-}
 check_flavour "$flavour"
@@ -42,7 +42,7 @@ done < "$list"
 known_accel=$(resolve_accel)
 [ "$known_accel" = tcg ] && [ "$QEMU" = system ] && known_accel=tcg-system
 known=$REPO/selftests/known-failures.txt
-python3 "$REPO/scripts/ksft_summary.py" budgets --list "$list" --known "$known" \
+python3 "$REPO/selftests/ksft_summary.py" budgets --list "$list" --known "$known" \
 	--accel "$known_accel" --flavour "$flavour" > "$list.new" || exit 1	# it printed the one error line
 mv "$list.new" "$list"
 
@@ -51,7 +51,7 @@ mkdir -p "$RESULTS"
 [ "$(free_mb "$RESULTS")" -ge 20 ] || die "no space: less than 20 MiB free for $RESULTS"
 tmp=$(mktemp -d "$RESULTS/.incomplete-test-$flavour.XXXXXX")
 cp "$list" "$tmp/tests.list"
-cp "$REPO/scripts/guest/run-selftests.sh" "$tmp/"
+cp "$REPO/selftests/guest/run-selftests.sh" "$tmp/"
 total=$(awk '{ s += $3 } END { print s + 300 }' "$list")
 # Every test prints a line when it starts, so a console silent for longer
 # than the longest budget means the guest kernel hung. SELFTEST_IDLE=SECONDS
@@ -64,7 +64,7 @@ stage "$flavour: running $n selftests in QEMU (${ACCEL:-tcg}, $(qemu_id); logs i
 # recorded as failed and the tests after it run in a new VM (three boots
 # at most).
 todo() {	# the tests of the list with no result in tap.txt yet
-	python3 "$REPO/scripts/ksft_summary.py" todo --tap "$tmp/tap.txt" --list "$list"
+	python3 "$REPO/selftests/ksft_summary.py" todo --tap "$tmp/tap.txt" --list "$list"
 }
 : > "$tmp/tap.txt"
 cp "$list" "$tmp/todo.list"
@@ -72,7 +72,7 @@ boots=0
 while :; do
 	boots=$((boots + 1))
 	vmrc=0
-	"$REPO/scripts/vm-run.sh" -q -f "$flavour" -t "$total" -i "$idle" -o "$tmp" -- \
+	"$REPO/lab/vm-run.sh" -q -f "$flavour" -t "$total" -i "$idle" -o "$tmp" -- \
 		"sh /out/run-selftests.sh /build/$flavour/selftests /out/todo.list | tee /out/tap-boot.txt" || vmrc=$?
 	[ -f "$tmp/tap-boot.txt" ] || : > "$tmp/tap-boot.txt"
 	case $vmrc in
@@ -115,7 +115,7 @@ rm -f "$tmp/todo.list" "$tmp/tap-boot.txt"
 other=baseline
 [ "$flavour" = baseline ] || [ "$flavour" = debug ] && other=patched
 jrc=0
-python3 "$REPO/scripts/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.list" \
+python3 "$REPO/selftests/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.list" \
 	--known "$known" --accel "$known_accel" --flavour "$flavour" \
 	--json "$tmp/summary.json" --logs "$tmp/logs" --compare "$RESULTS/test-$other-latest/summary.json" \
 	--meta "kernel_version=$kernel_version" --meta "source=$source" \
