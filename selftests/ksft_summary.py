@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Judge one kselftest run of the lab: TAP + test list + known failures.
+"""Judge one kselftest run of the lab: TAP + test list + known failures,
+and what each kernel is expected to show (expected.txt).
 
 Every listed test ends up as exactly one of:
   pass, skip (with the reason the test printed), xfail (a known failure,
@@ -93,6 +94,35 @@ def parse_known(lines):
     return known
 
 
+def parse_expected(lines):
+    """Expectation lines 'path flavour[,flavour...] match=REGEX reason...'
+    -> {path: [entries]}: on those kernels, a test that passes must have
+    printed a line matching REGEX (no spaces: use \\s)."""
+    expected = {}
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        f = line.split(None, 3)
+        if len(f) < 4 or not f[2].startswith('match=') or len(f[2]) == len('match='):
+            raise InputError(f'expected line {n}: expected "test flavours match=REGEX reason"')
+        path, fls, sig, reason = f
+        fls = fls.split(',')
+        if any(fl not in FLAVOURS for fl in fls):
+            raise InputError(f'expected line {n}: flavours must be among {", ".join(FLAVOURS)}')
+        try:
+            match = re.compile(sig[len('match='):])
+        except re.error as e:
+            raise InputError(f'expected line {n}: bad match= regex: {e}')
+        for e in expected.get(path, []):
+            if set(e['flavours']) & set(fls):
+                raise InputError(f'expected line {n}: a second entry for {path} on '
+                                 f'{",".join(sorted(set(e["flavours"]) & set(fls)))}')
+        expected.setdefault(path, []).append({'flavours': fls, 'match': match,
+                                              'reason': reason})
+    return expected
+
+
 def apply_budgets(lines, known, accel, flavour=None):
     """Test-list lines with the shorter timeouts known failures give on accel."""
     out = []
@@ -153,8 +183,9 @@ def read_log(logs, path):
         return ''
 
 
-def judge(tests, tap, known, accel, flavour=None, logs=None):
-    """logs: the directory of the tests' output, for known failures with match=."""
+def judge(tests, tap, known, accel, flavour=None, logs=None, expected=None):
+    """logs: the directory of the tests' output, for known failures with
+    match= and for the expectations (parse_expected) of this flavour."""
     out = []
     for origin, path in tests:
         r = tap.get(path)
@@ -170,6 +201,10 @@ def judge(tests, tap, known, accel, flavour=None, logs=None):
             rec.update(status='pass', detail='')
             if k and k['kind'] != 'flaky':
                 rec['detail'] = 'unexpected pass of a known failure: ' + k['reason']
+            for e in (expected or {}).get(path, []):
+                if flavour in e['flavours'] and not e['match'].search(read_log(logs, path)):
+                    rec.update(status='fail', detail=f"expected on {flavour}: {e['reason']} "
+                               f"(no line of its log matches {e['match'].pattern})")
         elif (k and (k['kind'] != 'timeout' or r['directive'].startswith('TIMEOUT'))
               and signature_seen(k, r['directive'], lambda: read_log(logs, path))):
             rec.update(status='xfail', detail=f"{r['directive']}; known: {k['reason']}")
@@ -205,6 +240,12 @@ def report(summary, other, out):
             print(f"#   {r['test']:<{w}}  {r['status']:<7}  {r['detail']}", file=out)
     print(f"#   pass {c['pass']}, skip {c['skip']}, known failures {c['xfail']}, "
           f"fail {c['fail']}, not run {c['not-run']}", file=out)
+    # For lab/test.sh: each failed test, then the totals as lab/ktap.sh prints them.
+    for r in recs:
+        if r['status'] in ('fail', 'not-run'):
+            print(f"# FAILED: {r['test']} {r['status']} {r['detail']}", file=out)
+    print(f"# Totals: pass:{c['pass']} fail:{c['fail'] + c['not-run']} xfail:{c['xfail']} "
+          f"xpass:0 skip:{c['skip']} error:0", file=out)
     if other is not None:
         diffs = compare(recs, other)
         print(f"# compared with the {other.get('flavour', '?')} run: "
@@ -273,6 +314,7 @@ def main(argv=None):
     ap.add_argument('--json', help='write the summary here (atomically)')
     ap.add_argument('--logs', help="the tests' output (LOGS/<path with _ for />.log)")
     ap.add_argument('--compare', help="the other flavour's summary.json")
+    ap.add_argument('--expected', help='what each kernel must show (expected.txt)')
     ap.add_argument('--meta', action='append', default=[], metavar='KEY=VALUE')
     a = ap.parse_args(argv)
     try:
@@ -287,6 +329,10 @@ def main(argv=None):
             known = parse_known(f)
         with open(a.tap, errors='replace') as f:
             tap = parse_tap(f)
+        expected = {}
+        if a.expected:
+            with open(a.expected) as f:
+                expected = parse_expected(f)
         meta = {}
         for kv in a.meta:
             if '=' not in kv:
@@ -300,7 +346,7 @@ def main(argv=None):
     except (InputError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    recs = judge(tests, tap, known, a.accel, a.flavour, a.logs)
+    recs = judge(tests, tap, known, a.accel, a.flavour, a.logs, expected)
     summary = {'flavour': a.flavour, 'accel': a.accel, 'meta': meta,
                'counts': counts(recs), 'tests': recs}
     report(summary, other, sys.stdout)

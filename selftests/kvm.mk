@@ -28,9 +28,15 @@ $(OUTPUT)/lazyswitch/%: $(LAZYSWITCH_SELFTESTS)/%.c $(LIBKVM_OBJS)
 lazyswitch-scripts: $(TEST_PROGS)
 	$(foreach s,$(TEST_PROGS),cp -p $(s) $(OUTPUT)/$(s);)
 
-# One line per test: origin, path below OUTPUT, timeout in seconds.
+# One line per test: origin, path below OUTPUT, timeout in seconds. A test
+# whose source declares "lazyswitch-subtests: A B" is listed once per
+# subtest, as PATH:A and PATH:B; the runner passes it -t A, -t B.
 lazyswitch-list:
 	@$(foreach t,$(TEST_GEN_PROGS) $(TEST_PROGS),echo "upstream $(patsubst $(OUTPUT)/%,%,$(t)) $(LAZYSWITCH_TIMEOUT)";)
-	@$(foreach t,$(LAZYSWITCH_PROGS),echo "lazyswitch $(patsubst $(OUTPUT)/%,%,$(t)) $(LAZYSWITCH_TIMEOUT)";)
+	@for src in $(LAZYSWITCH_SRCS); do \
+		t=lazyswitch/$$(basename $$src .c); \
+		subs=$$(sed -n 's/.*lazyswitch-subtests: *\([a-z0-9_ ]*[a-z0-9_]\).*/\1/p' $$src); \
+		for s in $${subs:-""}; do echo "lazyswitch $$t$${s:+:$$s} $(LAZYSWITCH_TIMEOUT)"; done; \
+	done
 
 .PHONY: lazyswitch-scripts lazyswitch-list

@@ -32,7 +32,7 @@ else
 	cp "$st/tests.list" "$list"
 fi
 while read -r _ path _; do
-	[ -x "$st/$path" ] || die "selftest binary missing: $st/$path (run 'make build')"
+	[ -x "$st/${path%%:*}" ] || die "selftest binary missing: $st/${path%%:*} (run 'make build')"
 done < "$list"
 
 # Tests known to exceed their timeout on this accelerator get the shorter
@@ -116,7 +116,8 @@ other=baseline
 [ "$flavour" = baseline ] || [ "$flavour" = debug ] && other=patched
 jrc=0
 python3 "$REPO/selftests/ksft_summary.py" --tap "$tmp/tap.txt" --list "$tmp/tests.list" \
-	--known "$known" --accel "$known_accel" --flavour "$flavour" \
+	--known "$known" --expected "$REPO/selftests/expected.txt" \
+	--accel "$known_accel" --flavour "$flavour" \
 	--json "$tmp/summary.json" --logs "$tmp/logs" --compare "$RESULTS/test-$other-latest/summary.json" \
 	--meta "kernel_version=$kernel_version" --meta "source=$source" \
 	--meta "series=$(cat "$fdir/applied.sha")" --meta "vm_exit=$vmrc" --meta "boots=$boots" \

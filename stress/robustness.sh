@@ -41,22 +41,8 @@ trap cleanup EXIT
 # Job control: every background job gets its own process group (a signal
 # can reach all of it, as Ctrl-C does) and does not ignore SIGINT.
 set -m
-n=0 failed=0
-echo "TAP version 13"
-# check NAME CONDITION: one TAP line; the condition is evaluated by the shell.
-check() {
-	n=$((n + 1))
-	if (eval "$2"); then
-		echo "ok $n $1"
-	else
-		echo "not ok $n $1"
-		failed=$((failed + 1))
-	fi
-}
-skip() {
-	n=$((n + 1))
-	echo "ok $n $1 # SKIP $2"
-}
+. "$REPO/lab/ktap.sh"
+ktap_print_header
 # drop_aborted FILE: remove the build/aborted/ copies this test's runs made.
 drop_aborted() {
 	local d
@@ -89,18 +75,18 @@ start=$(date +%s)
 "$REPO/lab/vm-run.sh" -q -t 8 -o "$out" -- 'sleep 600' > /dev/null 2> "$work/hung.err"
 rc=$?
 took=$(($(date +%s) - start))
-check "hung guest: timed out after ${took}s, exit 124, one error line, no QEMU left" \
+ktap_test_result "hung guest: timed out after ${took}s, exit 124, one error line, no QEMU left" \
 	'[ $rc = 124 ] && [ $took -lt 30 ] && one_error "$work/hung.err" "guest timed out after 8s" && no_qemu_for "$out"'
 "$REPO/lab/vm-run.sh" -q -t 60 -o "$out" -- 'true' > /dev/null 2> "$work/hung2.err"
 rc=$?
-check "hung guest: the next boot in the same directory works" '[ $rc = 0 ]'
+ktap_test_result "hung guest: the next boot in the same directory works" '[ $rc = 0 ]'
 
 # --- silent guest ----------------------------------------------------------
 start=$(date +%s)
 "$REPO/lab/vm-run.sh" -q -t 300 -i 10 -o "$out" -- 'sleep 600' > /dev/null 2> "$work/idle.err"
 rc=$?
 took=$(($(date +%s) - start))
-check "silent guest: stopped after ${took}s, exit 124, one error line, no QEMU left" \
+ktap_test_result "silent guest: stopped after ${took}s, exit 124, one error line, no QEMU left" \
 	'[ $rc = 124 ] && [ $took -lt 120 ] && one_error "$work/idle.err" "console silent for 10s" && no_qemu_for "$out"'
 
 # --- selftest resume ---------------------------------------------------------
@@ -121,7 +107,7 @@ BUILD_DIR=$hb RESULTS_DIR=$work/hang-results SELFTEST_IDLE=10 \
 	"$REPO/selftests/run.sh" patched > "$work/resume.out" 2>&1
 rc=$?
 sum=$work/hang-results/test-patched-latest/summary.json
-check "selftest resume: the silent and the powered-off test fail, the others pass, in 3 boots" \
+ktap_test_result "selftest resume: the silent and the powered-off test fail, the others pass, in 3 boots" \
 	'[ $rc = 1 ] && python3 - "$sum" <<"PY"
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -178,7 +164,7 @@ if [ "$have_tools" = 1 ]; then
 	for sig in INT TERM; do
 		interrupt_bench $sig
 		[ "$sig" = INT ] && want=130 || want=143
-		check "bench SIG$sig mid-run: exit $want, one error line, nothing in results/, no QEMU left" \
+		ktap_test_result "bench SIG$sig mid-run: exit $want, one error line, nothing in results/, no QEMU left" \
 			'[ $rc = $want ] && one_error "$work/bench-$sig.err" && [ -z "$(ls -A "$res")" ] && no_qemu_for "$fake"'
 		sed 's/^/# /' "$work/bench-$sig.err"
 	done
@@ -190,7 +176,7 @@ if [ "$have_tools" = 1 ]; then
 		done
 		BUILD_DIR=$fake RESULTS_DIR=$res CASES=cpuid "$REPO/bench/harness/bench.sh" > /dev/null 2> "$work/bench-next.err"
 		rc=$?
-		check "bench after the interrupts: the next run gets as far as its guest (which dies on purpose) and says so in one line" \
+		ktap_test_result "bench after the interrupts: the next run gets as far as its guest (which dies on purpose) and says so in one line" \
 			'[ $rc != 0 ] && one_error "$work/bench-next.err" "died mid-run" && [ -z "$(ls -A "$res")" ]'
 	else
 		for fl in $FLAVOURS; do
@@ -200,26 +186,26 @@ if [ "$have_tools" = 1 ]; then
 		BUILD_DIR=$fake RESULTS_DIR=$res CASES=cpuid "$REPO/bench/harness/bench.sh" > /dev/null 2> "$work/bench-next.err"
 		rc=$?
 		runs=$(find "$res" -mindepth 1 -maxdepth 1 -type d ! -name '.*' | wc -l)
-		check "bench after the interrupts: the next run (case cpuid, both kernels) completes with one run directory" \
+		ktap_test_result "bench after the interrupts: the next run (case cpuid, both kernels) completes with one run directory" \
 			'[ $rc = 0 ] && [ $runs = 1 ] && [ -z "$(find "$res" -maxdepth 1 -name ".incomplete*")" ]'
 	fi
 else
 	for c in "bench SIGINT mid-run" "bench SIGTERM mid-run" "bench after the interrupts"; do
-		skip "$c" "the BPF tools or the flame graph template are not built (run 'make tools' and 'make bench' once)"
+		ktap_test_skip "$c" "the BPF tools or the flame graph template are not built (run 'make tools' and 'make bench' once)"
 	done
 fi
 
 # --- disk full -------------------------------------------------------------
 if [ "$(id -u)" != 0 ]; then
 	for c in "disk full from the start" "disk filled during the run" "disk full: the next run"; do
-		skip "$c" "mounting a small tmpfs needs root"
+		ktap_test_skip "$c" "mounting a small tmpfs needs root"
 	done
 else
 	mkdir -p "$mnt"
 	mount -t tmpfs -o size=1m tmpfs "$mnt" || die "cannot mount a tmpfs on $mnt"
 	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/selftests/run.sh" patched > /dev/null 2> "$work/full1.err"
 	rc=$?
-	check "disk full from the start: selftest.sh refuses in one line, writes nothing" \
+	ktap_test_result "disk full from the start: selftest.sh refuses in one line, writes nothing" \
 		'[ $rc != 0 ] && one_error "$work/full1.err" "no space" && [ -z "$(ls -A "$mnt")" ]'
 	mount -o remount,size=24m "$mnt"
 	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/selftests/run.sh" patched > /dev/null 2> "$work/full2.err" &
@@ -231,13 +217,13 @@ else
 	rc=0
 	wait $pid || rc=$?
 	rm -f "$mnt/filler"
-	check "disk filled during the run: one error line, no run recorded, nothing half-written" \
+	ktap_test_result "disk filled during the run: one error line, no run recorded, nothing half-written" \
 		'[ $rc != 0 ] && one_error "$work/full2.err" "filled up" && [ -z "$(ls -A "$mnt")" ]'
 	sed 's/^/# /' "$work/full2.err"
 	drop_aborted "$work/full2.err"
 	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/selftests/run.sh" patched > /dev/null 2> "$work/full3.err"
 	rc=$?
-	check "disk full: the next run, with space again, records its run" \
+	ktap_test_result "disk full: the next run, with space again, records its run" \
 		'[ $rc = 0 ] && [ -L "$mnt/test-patched-latest" ] && [ -s "$mnt/test-patched-latest/summary.json" ] && [ -z "$(find "$mnt" -maxdepth 1 -name ".incomplete*")" ]'
 	umount "$mnt"
 fi
@@ -252,19 +238,18 @@ if [ -x "$BUILD/patched/selftests/lazyswitch/state_storm_test" ]; then
 		kill -INT -- -"$pid"
 	rc=0
 	wait $pid || rc=$?
-	check "stress SIGINT mid-run: exit 130, one error line, nothing in results/, no QEMU left" \
+	ktap_test_result "stress SIGINT mid-run: exit 130, one error line, nothing in results/, no QEMU left" \
 		'[ $rc = 130 ] && one_error "$work/stress.err" "interrupted" && [ -z "$(ls -A "$sres")" ] && no_qemu_for "$sres"'
 	sed 's/^/# /' "$work/stress.err"
 	drop_aborted "$work/stress.err"
 	if [ "$quick" = 0 ]; then
 		RESULTS_DIR=$sres "$REPO/stress/stress.sh" -q -f patched > "$work/stress2.out" 2>&1
 		rc=$?
-		check "stress after the interrupt: the next run completes and is recorded" \
+		ktap_test_result "stress after the interrupt: the next run completes and is recorded" \
 			'[ $rc = 0 ] && [ -L "$sres/stress-patched-latest" ] && [ -z "$(find "$sres" -maxdepth 1 -name ".incomplete*")" ]'
 		grep -E '^(not ok|error:)' "$work/stress2.out" | sed 's/^/# /'
 	fi
 else
-	skip "stress SIGINT mid-run" "no state_storm_test in $BUILD/patched (run 'make build')"
+	ktap_test_skip "stress SIGINT mid-run" "no state_storm_test in $BUILD/patched (run 'make build')"
 fi
-echo "1..$n"
-[ "$failed" = 0 ]
+ktap_finished plan

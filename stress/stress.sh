@@ -92,9 +92,11 @@ tcg_fault() {
 }
 
 g=/build/$flavour/selftests/lazyswitch
-n=0 failed=0 lost=0 again=
+lost=0 again=
+. "$REPO/lab/ktap.sh"
+ktap_print_header
 tap() {	# tap ok|fail|skip NAME TEXT
-	local line why mb
+	local why mb
 	if [ -n "$qlog" ] && [ -f "$qlog" ]; then
 		mb=$(( $(stat -c %s "$qlog") >> 20 ))
 		echo "# $2: QEMU exception log: $mb MiB"
@@ -114,14 +116,12 @@ tap() {	# tap ok|fail|skip NAME TEXT
 	elif [ "$1" = ok ] && [ "$lost" -gt 0 ]; then
 		set -- ok "$2" "$3 (passed on run $((lost + 1)); $lost lost to QEMU TCG's spurious fetch fault, evidence in $2-tcg-fault-*/)"
 	fi
-	n=$((n + 1))
 	case $1 in
-	ok) line="ok $n $2: $3" ;;
-	skip) line="ok $n $2 # SKIP $3" ;;
-	*) line="not ok $n $2: $3"; failed=$((failed + 1)) ;;
+	ok) ktap_test_pass "$2: $3" ;;
+	skip) ktap_test_skip "$2" "$3" ;;
+	*) ktap_test_fail "$2: $3" ;;
 	esac
-	echo "$line"
-	echo "$line" >> "$tmp/tap.txt"
+	echo "$KTAP_LAST" >> "$tmp/tap.txt"
 }
 
 # boot CASE TIMEOUT GUEST_SCRIPT: one VM boot with the monitor, in the background.
@@ -321,12 +321,11 @@ done
 
 # A disk that filled up during the run leaves truncated logs: record nothing.
 [ "$(free_mb "$RESULTS")" -gt 0 ] || die "$RESULTS filled up during the run; nothing recorded"
-echo "1..$n" >> "$tmp/tap.txt"
+echo "1..$KTAP_N" >> "$tmp/tap.txt"
 dest=$RESULTS/stress-$flavour-$stamp
 mv "$tmp" "$dest" || die "cannot record the run in $dest"
 tmp=
 ln -sfn "stress-$flavour-$stamp" "$RESULTS/stress-$flavour-latest.tmp" &&
 	mv -T "$RESULTS/stress-$flavour-latest.tmp" "$RESULTS/stress-$flavour-latest"
-echo "1..$n"
-stage "$flavour: $((n - failed)) of $n stress cases passed or skipped; recorded in $dest"
-[ "$failed" = 0 ]
+stage "$flavour: $((KTAP_N - KTAP_FAIL)) of $KTAP_N stress cases passed or skipped; recorded in $dest"
+ktap_finished plan

@@ -4,26 +4,26 @@
 # results directory under build/, and check what it wrote. TAP on stdout.
 set -uo pipefail
 . "$(dirname "$0")/../../lab/lib.sh"
+. "$REPO/lab/ktap.sh"
 
 case=${SMOKE_CASE:-cpuid}
 res=$BUILD/bench-smoke
 rm -rf "$res"
 mkdir -p "$res"
-echo "TAP version 13"
-echo "1..7"
+ktap_print_header
+ktap_set_plan 7
 "$REPO/bench/harness/bench-prep.sh" >&2 && RESULTS_DIR=$res CASES=$case "$REPO/bench/harness/bench.sh" >&2
 rc=$?
 run=$(find "$res" -mindepth 1 -maxdepth 1 -type d ! -name '.*' | head -1)
-ok() { if (eval "$2"); then echo "ok $1"; else echo "not ok $1"; fi; }
-ok "1 make bench CASES=$case exits 0 and leaves one run directory" \
+ktap_test_result "make bench CASES=$case exits 0 and leaves one run directory" \
 	'[ "$rc" -eq 0 ] && [ -n "$run" ] && [ -z "$(find "$res" -maxdepth 1 -name ".incomplete*")" ]'
-ok "2 summary.md has a $case row with both kernels' figures" \
+ktap_test_result "summary.md has a $case row with both kernels' figures" \
 	'[ -n "$run" ] && grep -qE "^\| $case \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|" "$run/summary.md"'
-ok "3 meta.json names both kernels and the accelerator" \
+ktap_test_result "meta.json names both kernels and the accelerator" \
 	'[ -n "$run" ] && python3 -c "import json,sys; m=json.load(open(sys.argv[1])); assert set(m[\"flavours\"])=={\"baseline\",\"patched\"} and m[\"accel\"] and all(v[\"kernel\"] for v in m[\"flavours\"].values())" "$run/meta.json"'
-ok "4 flame graphs (html, svg, folded) for both kernels and a differential svg, none over 2 MB" \
+ktap_test_result "flame graphs (html, svg, folded) for both kernels and a differential svg, none over 2 MB" \
 	'[ -n "$run" ] && for f in baseline.html patched.html baseline.svg patched.svg baseline.folded patched.folded diff.svg; do [ -s "$run/$case/$f" ] || exit 1; done && [ -z "$(find "$run" -size +2M)" ]'
-ok "5 charts (SVG and PNG) of exits and time per iteration, the time from 3 rounds per kernel" \
+ktap_test_result "charts (SVG and PNG) of exits and time per iteration, the time from 3 rounds per kernel" \
 	'[ -n "$run" ] && for f in exits.svg exits.png time.svg time.png; do [ -s "$run/charts/$f" ] || exit 1; done && python3 -c "import json,sys; t=json.load(open(sys.argv[1]))[\"timings\"][sys.argv[2]]; assert len(t)==2 and all(len(v[\"rounds\"])==3 for v in t.values())" "$run/summary.json" "$case"'
 
 # A guest that dies mid-run (here: powers off during calibration) must end
@@ -44,7 +44,7 @@ mkdir -p "$res/died"
 err=$(BUILD_DIR=$fake RESULTS_DIR=$res/died CASES=cpuid "$REPO/bench/harness/bench.sh" 2>&1 >/dev/null)
 drc=$?
 echo "$err" | sed 's/^/# /'
-ok "6 a guest that dies mid-run fails the run with one error line and no run directory" \
+ktap_test_result "a guest that dies mid-run fails the run with one error line and no run directory" \
 	'[ "$drc" -ne 0 ] && [ "$(echo "$err" | grep -c "^error:")" -eq 1 ] && echo "$err" | grep -q "died mid-run" && [ -z "$(ls -A "$res/died")" ]'
 
 # profile_has_path: both kernels' emulator profiles of $case were made and
@@ -62,8 +62,10 @@ PY
 }
 accel=$(resolve_accel)
 if [ "$QEMU" = lab ] && [ "$accel" = tcg ]; then
-	ok "7 the emulator profile of $case on both kernels has the exit path (vcpu_enter_guest, svm_vcpu_run, svm_vcpu_enter_exit, __svm_vcpu_run)" \
+	ktap_test_result "the emulator profile of $case on both kernels has the exit path (vcpu_enter_guest, svm_vcpu_run, svm_vcpu_enter_exit, __svm_vcpu_run)" \
 		profile_has_path
 else
-	echo "ok 7 # SKIP the emulator profile needs the lab QEMU under TCG (QEMU=$QEMU, accel $accel)"
+	ktap_test_skip "the emulator profile of $case on both kernels has the exit path" \
+		"the emulator profile needs the lab QEMU under TCG (QEMU=$QEMU, accel $accel)"
 fi
+ktap_finished

@@ -7,6 +7,7 @@
 # primitive was either timed or skipped with a reason.
 set -uo pipefail
 . "$(dirname "$0")/../../lab/lib.sh"
+. "$REPO/lab/ktap.sh"
 
 tap=0
 [ "${1:-}" != --tap ] || { tap=1; shift; }
@@ -16,7 +17,7 @@ accel=$(resolve_accel) || exit 2
 for fl in "${flavours[@]}"; do
 	check_flavour "$fl"
 done
-[ "$tap" = 0 ] || { echo "TAP version 13"; echo "1..${#flavours[@]}"; }
+[ "$tap" = 0 ] || { ktap_print_header; ktap_set_plan ${#flavours[@]}; }
 
 # probe_in_guest FL OUT: the probe's table from FL's kernel into OUT/probe.txt.
 probe_in_guest() {
@@ -31,15 +32,14 @@ probe_in_guest() {
 		{ echo "the guest run failed: $(grep -m1 -E '^error' "$out/vm.out" "$out/console.log" 2>/dev/null | cut -d: -f2-)"; return 1; }
 }
 
-n=0 failed=0
+failed=0
 for fl in "${flavours[@]}"; do
-	n=$((n + 1))
 	out=$(mktemp -d "$BUILD/probe-run.XXXXXX")
 	[ "$tap" = 1 ] || stage "probe: $fl kernel, accel $accel"
 	if ! why=$(probe_in_guest "$fl" "$out"); then
 		failed=1
 		if [ "$tap" = 1 ]; then
-			echo "not ok $n probe on $fl: $why (logs in $out)"
+			ktap_test_fail "probe on $fl: $why (logs in $out)"
 		else
 			echo "error: probe on $fl: $why (logs in $out)" >&2
 		fi
@@ -50,10 +50,10 @@ for fl in "${flavours[@]}"; do
 	other=$(grep -vcE '^#| median=| skipped: .+' "$out/probe.txt")
 	if [ "$tap" = 1 ]; then
 		if [ "$timed" -gt 1 ] && [ "$other" -eq 0 ]; then
-			echo "ok $n probe on $fl: $timed primitives timed${skipped:+, skipped: ${skipped% }}"
+			ktap_test_pass "probe on $fl: $timed primitives timed${skipped:+, skipped: ${skipped% }}"
 		else
 			failed=1
-			echo "not ok $n probe on $fl: $timed timed, $other unexpected lines (see $out/probe.txt)"
+			ktap_test_fail "probe on $fl: $timed timed, $other unexpected lines (see $out/probe.txt)"
 			continue
 		fi
 	else
@@ -62,4 +62,5 @@ for fl in "${flavours[@]}"; do
 	fi
 	rm -rf "$out"
 done
+[ "$tap" = 0 ] || ktap_print_totals
 exit $failed

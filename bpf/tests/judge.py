@@ -288,6 +288,9 @@ def main():
             print(f"#   {note}")
         failed += not ok
     print(f"# {flavour}: {len(results) - failed} passed, {failed} failed")
+    skipped = sum(1 for ok, _, note in results if ok and note.startswith("SKIP"))
+    print(f"# Totals: pass:{len(results) - failed - skipped} fail:{failed} xfail:0 xpass:0 "
+          f"skip:{skipped} error:0")
     return 1 if failed else 0
 
 

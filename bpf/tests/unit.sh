@@ -100,16 +100,15 @@ for t in kvmswitch kvmexitlat; do
 	} >> "$lines"
 done
 
-n=0
-fail=0
-echo "TAP version 13"
-echo "1..$(grep -c '^\(not \)\?ok - ' "$lines")"
+. "$(dirname "$0")/../../lab/ktap.sh"
+ktap_print_header
 while IFS= read -r l; do
 	case "$l" in
-	"ok - "*) n=$((n + 1)); echo "ok $n ${l#ok - }" ;;
-	"not ok - "*) n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n ${l#not ok - }" ;;
+	"ok - "*" # SKIP "*) l=${l#ok - }; ktap_test_skip "${l%% # SKIP *}" "${l#* # SKIP }" ;;
+	"ok - "*) ktap_test_pass "${l#ok - }" ;;
+	"not ok - "*) ktap_test_fail "${l#not ok - }" ;;
 	*) echo "$l" ;;
 	esac
 done < "$lines"
-echo "# bpf unit: $((n - fail)) passed, $fail failed"
-[ $fail = 0 ]
+echo "# bpf unit: $((KTAP_PASS + KTAP_SKIP)) passed, $KTAP_FAIL failed"
+ktap_finished plan

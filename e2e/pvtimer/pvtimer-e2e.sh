@@ -31,7 +31,7 @@ l2_timeout=${PVTIMER_L2_TIMEOUT:-180}
 run=$BUILD/vm/pvtimer-e2e
 rm -rf "$run"
 mkdir -p "$run"
-cp "$REPO/e2e/pvtimer/guest/pvtimer-e2e.sh" "$run/"
+cp "$REPO/e2e/pvtimer/guest/pvtimer-e2e.sh" "$REPO/lab/ktap.sh" "$run/"
 echo "$SPLAT_PATTERN" > "$run/splat-pattern"
 stage "pvtimer e2e: booting L1 ($flavour, $accel), then L2 twice (up to ${l2_timeout}s each)" >&2
 start=$(date +%s)

@@ -22,5 +22,8 @@ for rel in DIRS:
     suite.addTests(unittest.defaultTestLoader.discover(d, pattern='test_*.py', top_level_dir=d))
 res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
 bad = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+skipped = len(res.skipped)
+print(f'# Totals: pass:{res.testsRun - bad - skipped} fail:{bad} xfail:0 xpass:0 '
+      f'skip:{skipped} error:0')
 print(f'unit: {res.testsRun - bad} passed, {bad} failed')
 sys.exit(1 if bad else 0)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # run-selftests.sh DIR LIST: run, inside the guest, each test of LIST
-# ("origin path timeout" lines) from DIR. TAP on stdout, one log per test in
+# ("origin path timeout" lines; a path PATH:SUB runs PATH -t SUB) from DIR. TAP on stdout, one log per test in
 # /out/logs. Judging the results is the host's job (selftests/ksft_summary.py).
 dir=$1
 list=$2
@@ -21,9 +21,12 @@ while read -r origin path tmo; do
 	log=/out/logs/$(echo "$path" | tr / _).log
 	echo "# [$i/$n] $path ($origin, timeout ${tmo}s)"
 	t0=$(now)
-	CG=$cg D="$dir/$(dirname "$path")" T="$tmo" P="./$(basename "$path")" sh -c '
+	# PATH:SUB is subtest SUB of PATH (-t SUB).
+	bin=${path%%:*}
+	sub=${path#"$bin"}
+	CG=$cg D="$dir/$(dirname "$bin")" T="$tmo" P="./$(basename "$bin")" S="${sub#:}" sh -c '
 		echo $$ > "$CG/cgroup.procs" 2>/dev/null
-		cd "$D" && exec timeout -s KILL "$T" "$P"' > "$log" 2>&1 < /dev/null
+		cd "$D" && exec timeout -s KILL "$T" "$P" ${S:+-t "$S"}' > "$log" 2>&1 < /dev/null
 	rc=$?
 	# busybox timeout leaves its watcher process behind: not the test's.
 	left=0

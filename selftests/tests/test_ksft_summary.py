@@ -141,6 +141,35 @@ class JudgeTest(unittest.TestCase):
             with self.assertRaises(ks.InputError):
                 ks.parse_known([bad])
 
+    def test_expectation_tells_the_kernels_apart(self):
+        tests = ks.parse_list(['lazyswitch lazyswitch/x_test:fast 120'])
+        tap = ks.parse_tap(['ok 1 lazyswitch/x_test:fast'])
+        exp = ks.parse_expected([
+            '# comment', '',
+            r'lazyswitch/x_test:fast patched,debug match=count:\sdeferred the series defers it',
+            r'lazyswitch/x_test:fast baseline match=count:\sper\sentry vanilla switches always'])
+        self.assertEqual(exp['lazyswitch/x_test:fast'][0]['flavours'], ['patched', 'debug'])
+        with tempfile.TemporaryDirectory() as logs:
+            with open(os.path.join(logs, 'lazyswitch_x_test:fast.log'), 'w') as f:
+                f.write('ok 6 count: per entry, 1011 guest switches for 1011 entries\n')
+            base, = ks.judge(tests, tap, {}, 'tcg', 'baseline', logs, exp)
+            self.assertEqual((base['status'], base['detail']), ('pass', ''))
+            # The same log on patched: the series' behaviour is missing.
+            pat, = ks.judge(tests, tap, {}, 'tcg', 'patched', logs, exp)
+            self.assertEqual(pat['status'], 'fail')
+            self.assertIn('expected on patched: the series defers it', pat['detail'])
+        # No expectation for a flavour (or no file): judged as before.
+        self.assertEqual(ks.judge(tests, tap, {}, 'tcg', 'patched')[0]['status'], 'pass')
+        for bad in ('lazyswitch/x_test patched nomatch the reason',
+                    'lazyswitch/x_test vanilla match=x the reason',
+                    'lazyswitch/x_test patched match=( the reason',
+                    'lazyswitch/x_test patched match=x',
+                    'lazyswitch/x_test patched match= the reason'):
+            with self.assertRaises(ks.InputError, msg=bad):
+                ks.parse_expected([bad])
+        with self.assertRaises(ks.InputError):
+            ks.parse_expected(['a patched match=x one', 'a debug,patched match=y two'])
+
     def test_one_entry_per_test_accel_and_flavour(self):
         with self.assertRaises(ks.InputError):
             ks.parse_known(['x86_64/a tcg fail one', 'x86_64/a tcg flaky two'])

@@ -120,24 +120,23 @@ report() {
 		sed "s/^sleepcheck: /# $1: /"
 }
 
-n=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $1"; [ -z "$2" ] || echo "# $2"; }
-skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+# The lab's TAP printer, copied beside this script.
+. "$(dirname "$0")/ktap.sh"
 
 T1="L2 detects pvtimer"
 T2="L2 timers accurate with pvtimer"
 T3="L2 timers accurate without pvtimer (reference)"
 T4="no-kvm-pvtimer leaves the stats still"
 
-echo "TAP version 13"
-echo "1..4"
+ktap_print_header
+ktap_set_plan 4
 why=
 [ -c /dev/kvm ] || why="L1 has no /dev/kvm"
 [ -n "$why" ] || [ -x "$QR/qemu-system-x86_64" ] || why="no $QR (e2e/pvtimer/l2-prep.sh)"
 [ -n "$why" ] || [ -f "$INITRD" ] || why="no $INITRD (e2e/pvtimer/l2-prep.sh)"
 if [ -n "$why" ]; then
-	for t in "$T1" "$T2" "$T3" "$T4"; do skip "$t" "$why"; done
+	for t in "$T1" "$T2" "$T3" "$T4"; do ktap_test_skip "$t" "$why"; done
+	ktap_print_totals
 	exit 0
 fi
 offered=
@@ -190,7 +189,8 @@ done
 # the cause is the TSC (measured above) or slow emulation, not the pvtimer.
 if [ "$pv_state" = timeout ] && [ "$ref_state" = timeout ]; then
 	why=${tsc_why:-"neither L2 finished within ${l2_timeout}s (L2-UP at ${pv_up:-never}s / ${ref_up:-never}s): too slow here"}
-	for t in "$T1" "$T2" "$T3" "$T4"; do skip "$t" "$why"; done
+	for t in "$T1" "$T2" "$T3" "$T4"; do ktap_test_skip "$t" "$why"; done
+	ktap_print_totals
 	exit 0
 fi
 
@@ -201,29 +201,29 @@ not_done() {
 	case "$3" in
 	timeout|died)
 		if [ -n "$tsc_why" ]; then
-			skip "$1" "$tsc_why"
+			ktap_test_skip "$1" "$tsc_why"
 			return
 		fi ;;
 	esac
-	not_ok "$1" "the $2 L2: $3"
+	ktap_test_fail "$1" "the $2 L2: $3"
 }
 
 # 1: CPUID bit, the guest's line and KVM taking deadlines from the area.
 if [ -n "$offered" ]; then
-	skip "$T1" "$offered"
+	ktap_test_skip "$T1" "$offered"
 elif [ "$pv_state" != done ]; then
 	not_done "$T1" pvtimer "$pv_state"
 elif [ "$pv_bit" != 1 ]; then
-	not_ok "$T1" "CPUID 0x40000001.EAX bit 18 is not set in L2 (kvm_features=$(field "$pv_log" kvm_features))"
+	ktap_test_fail "$T1" "CPUID 0x40000001.EAX bit 18 is not set in L2 (kvm_features=$(field "$pv_log" kvm_features))"
 elif [ "$pv_setup" -eq 0 ]; then
-	not_ok "$T1" "CPUID bit 18 set, but L2 printed no 'kvm-guest: setup PV timer'"
+	ktap_test_fail "$T1" "CPUID bit 18 set, but L2 printed no 'kvm-guest: setup PV timer'"
 elif [ "${pv_syncs:-0}" -le 0 ] && [ -n "$tsc_why" ]; then
 	# With KVM's TSC behind L2's, next_sync_tsc is always past for L2.
-	skip "$T1" "no deadline taken from the area (pvtimer_syncs +0) because $tsc_why"
+	ktap_test_skip "$T1" "no deadline taken from the area (pvtimer_syncs +0) because $tsc_why"
 elif [ "${pv_syncs:-0}" -le 0 ]; then
-	not_ok "$T1" "L2 set up the pvtimer, but KVM took no deadline from the area (pvtimer_syncs +${pv_syncs:-none})"
+	ktap_test_fail "$T1" "L2 set up the pvtimer, but KVM took no deadline from the area (pvtimer_syncs +${pv_syncs:-none})"
 else
-	ok "$T1"
+	ktap_test_pass "$T1"
 fi
 
 # 2 and 3: sleepcheck's verdict, from a run where the timer was in use.
@@ -231,17 +231,17 @@ accuracy() {
 	title=$1 run=$2 precondition=$3
 	eval "state=\$${run}_state log=\$${run}_log"
 	if [ -n "$precondition" ]; then
-		skip "$title" "$precondition"
+		ktap_test_skip "$title" "$precondition"
 	elif [ -n "$tsc_why" ]; then
-		skip "$title" "$tsc_why"
+		ktap_test_skip "$title" "$tsc_why"
 	elif [ "$state" != done ]; then
 		not_done "$title" "$run" "$state"
 	elif [ "$(field "$log" result)" != ok ]; then
-		not_ok "$title" "sleepcheck: $(tr -d '\r' < "$log" | sed -n 's/^sleepcheck: result=fail reason=//p')"
+		ktap_test_fail "$title" "sleepcheck: $(tr -d '\r' < "$log" | sed -n 's/^sleepcheck: result=fail reason=//p')"
 	elif ! [ "$(field "$log" loc_delta)" -gt 0 ] 2>/dev/null; then
-		not_ok "$title" "no local timer interrupt in L2 during sleepcheck"
+		ktap_test_fail "$title" "no local timer interrupt in L2 during sleepcheck"
 	else
-		ok "$title"
+		ktap_test_pass "$title"
 	fi
 }
 pv_pre=$offered
@@ -251,17 +251,18 @@ accuracy "$T3" ref ""
 
 # 4: with the feature offered but refused, nothing moves at all.
 if [ -n "$offered" ]; then
-	skip "$T4" "$offered"
+	ktap_test_skip "$T4" "$offered"
 elif [ "$ref_state" != done ]; then
 	not_done "$T4" no-kvm-pvtimer "$ref_state"
 elif [ "$ref_bit" != 1 ]; then
-	skip "$T4" "KVM did not offer the pvtimer to L2 (CPUID bit 18 clear), so no-kvm-pvtimer changed nothing"
+	ktap_test_skip "$T4" "KVM did not offer the pvtimer to L2 (CPUID bit 18 clear), so no-kvm-pvtimer changed nothing"
 elif [ "$ref_setup" -ne 0 ]; then
-	not_ok "$T4" "L2 set up the pvtimer despite no-kvm-pvtimer"
+	ktap_test_fail "$T4" "L2 set up the pvtimer despite no-kvm-pvtimer"
 elif [ -n "$(echo "$ref_total_delta" | awk '{ for (i = 1; i <= NF; i++) if ($i !~ /=\+0$/) print $i }')" ]; then
-	not_ok "$T4" "stats moved: $ref_total_delta"
+	ktap_test_fail "$T4" "stats moved: $ref_total_delta"
 elif ! [ "$(field "$ref_log" loc_delta)" -gt 0 ] 2>/dev/null; then
-	not_ok "$T4" "no local timer interrupt in L2: nothing could have moved"
+	ktap_test_fail "$T4" "no local timer interrupt in L2: nothing could have moved"
 else
-	ok "$T4"
+	ktap_test_pass "$T4"
 fi
+ktap_print_totals
