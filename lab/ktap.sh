@@ -88,7 +88,9 @@ ktap_finished() {
 # as failures, known failures as skipped); status 1 if it has none.
 ktap_read_totals() {
 	_t=
+	_cr=$(printf '\r')
 	while IFS= read -r _line; do
+		_line=${_line%"$_cr"}
 		case $_line in
 		"# Totals: "*) _t=${_line#\# Totals: } ;;
 		esac

@@ -21,31 +21,37 @@ trap 'rm -f "$stage_out"' EXIT
 # "# Totals:" line it ends with (lab/ktap.sh). Its failures are named by
 # its "not ok" lines, or, for the judged selftests, by "# FAILED:" lines.
 tap() {
-	local name=$1 out rc p f s line named=0
+	local name=$1 out rc p f s line nok=0 have=1 names=()
 	shift
 	stage "$name"
 	# Shown as it comes (a stage can run for minutes), kept to be added up.
 	"$@" 2>&1 | tee "$stage_out"
 	rc=${PIPESTATUS[0]}
 	out=$(< "$stage_out")
-	if ! read -r p f s < <(ktap_read_totals <<< "$out"); then
-		p=0 f=1 s=0
-		failed+=("$name: no totals line (exit status $rc)")
-		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-		return
-	fi
+	read -r p f s < <(ktap_read_totals <<< "$out") || { have=0 p=0 f=0 s=0; }
 	while IFS= read -r line; do
 		case $line in
-		"# FAILED: "*) failed+=("$name: ${line#\# FAILED: }") named=$((named + 1)) ;;
-		"not ok "*) [ "$judged" = 1 ] || { failed+=("$name: $line"); named=$((named + 1)); } ;;
+		"# FAILED: "*) names+=("${line#\# FAILED: }") ;;
+		"not ok "*) [ "$judged" = 1 ] || { names+=("$line"); nok=$((nok + 1)); } ;;
 		esac
 	done <<< "$out"
-	[ "$named" -ge "$f" ] || failed+=("$name: $((f - named)) more failed")
-	# A command that failed without saying which test failed is one failure.
-	if [ "$f" -eq 0 ] && { [ "$rc" -ne 0 ] || [ $((p + s)) -eq 0 ]; }; then
-		f=1
-		failed+=("$name: exit status $rc, no test reported failing")
+	if [ "$have" = 0 ]; then
+		# It died before its totals: its failures so far, and the death.
+		f=$((nok + 1))
+		names+=("no totals line (exit status $rc)")
+	elif [ "$f" -eq 0 ]; then
+		# Nothing failed by its own count; only its exit status can say so.
+		names=()
+		if [ "$rc" -ne 0 ] || [ $((p + s)) -eq 0 ]; then
+			f=1
+			names+=("exit status $rc, no test reported failing")
+		fi
+	elif [ ${#names[@]} -lt "$f" ]; then
+		names+=("$((f - ${#names[@]})) more failed")
 	fi
+	for line in ${names[@]+"${names[@]}"}; do
+		failed+=("$name: $line")
+	done
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 }
 judged=0
@@ -59,7 +65,7 @@ tap "BPF tools: unit tests" make -s --no-print-directory -C "$REPO/bpf" OUTPUT="
 judged=1
 for run in "$@"; do
 	flavour=${run%%:*}
-	filter=
+	filter=${TESTS:-}
 	[ "$run" = "$flavour" ] || filter=${run#*:}
 	tap "$flavour selftests" env TESTS="$filter" "$REPO/selftests/run.sh" "$flavour"
 done

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# qemu-build.sh: build the lab QEMU, build/qemu/bin/qemu-system-x86_64:
+# build.sh: build the lab QEMU, build/qemu/bin/qemu-system-x86_64:
 # Debian's pinned qemu source (qemu/source.env) with qemu/patches/*.patch,
 # x86_64-softmmu only. Rebuilt only when the pin, the patches or this
 # script change; objects come from ccache. Published whole, with

@@ -202,7 +202,13 @@ def judge(tests, tap, known, accel, flavour=None, logs=None, expected=None):
             if k and k['kind'] != 'flaky':
                 rec['detail'] = 'unexpected pass of a known failure: ' + k['reason']
             for e in (expected or {}).get(path, []):
-                if flavour in e['flavours'] and not e['match'].search(read_log(logs, path)):
+                if flavour not in e['flavours']:
+                    continue
+                log = read_log(logs, path)
+                if not log:
+                    rec.update(status='fail', detail=f"expected on {flavour}: {e['reason']} "
+                               "(no log to check it against)")
+                elif not e['match'].search(log):
                     rec.update(status='fail', detail=f"expected on {flavour}: {e['reason']} "
                                f"(no line of its log matches {e['match'].pattern})")
         elif (k and (k['kind'] != 'timeout' or r['directive'].startswith('TIMEOUT'))

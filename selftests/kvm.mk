@@ -9,7 +9,7 @@
 include Makefile
 
 # The shared test library: headers for this project's selftests, and for
-# the benchmark and the BPF tools' workload.
+# the benchmark.
 CFLAGS += -I$(LAZYSWITCH_SELFTESTS)/include
 
 LAZYSWITCH_SRCS := $(sort $(wildcard $(LAZYSWITCH_SELFTESTS)/*.c))
@@ -35,7 +35,7 @@ lazyswitch-list:
 	@$(foreach t,$(TEST_GEN_PROGS) $(TEST_PROGS),echo "upstream $(patsubst $(OUTPUT)/%,%,$(t)) $(LAZYSWITCH_TIMEOUT)";)
 	@for src in $(LAZYSWITCH_SRCS); do \
 		t=lazyswitch/$$(basename $$src .c); \
-		subs=$$(sed -n 's/.*lazyswitch-subtests: *\([a-z0-9_ ]*[a-z0-9_]\).*/\1/p' $$src); \
+		subs=$$(sed -n 's/^ \* lazyswitch-subtests: *\([a-z0-9_ -]*[a-z0-9_-]\) *$$/\1/p' $$src); \
 		for s in $${subs:-""}; do echo "lazyswitch $$t$${s:+:$$s} $(LAZYSWITCH_TIMEOUT)"; done; \
 	done
 

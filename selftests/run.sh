@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# selftest.sh FLAVOUR: run the built KVM selftests of FLAVOUR in one VM boot
+# run.sh FLAVOUR: run the built KVM selftests of FLAVOUR in one VM boot
 # and judge them. The run is recorded as results/test-FLAVOUR-<time>/, which
 # appears only once complete; results/test-FLAVOUR-latest points at it.
 # TESTS=REGEX limits the run to matching test paths; SELFTEST_IDLE=SECONDS

@@ -737,9 +737,9 @@ int main(int argc, char *argv[])
 	int opt;
 
 	while ((opt = getopt(argc, argv, "t:")) != -1) {
-		if (opt == 't' && !strcmp(optarg, "exits")) {
+		if (opt == 't' && exits && hlt && !strcmp(optarg, "exits")) {
 			hlt = false;
-		} else if (opt == 't' && !strcmp(optarg, "hlt")) {
+		} else if (opt == 't' && exits && hlt && !strcmp(optarg, "hlt")) {
 			exits = false;
 		} else {
 			fprintf(stderr, "usage: %s [-t exits|hlt]\n", argv[0]);

@@ -6,14 +6,14 @@
 # must work without any cleanup:
 #   hung guest       vm-run.sh -t 8 with a command that never ends
 #   silent guest     vm-run.sh -i 10: a console silent for 10 s stops the guest
-#   selftest resume  selftest.sh on fake selftests, one of which goes silent
+#   selftest resume  selftests/run.sh on fake selftests, one of which goes silent
 #                    and one powers the guest off: each is recorded as failed
 #                    and the tests after it run in a new VM
 #   bench SIGINT     bench.sh (what 'make bench' runs last) interrupted while
 #                    its guest runs, as Ctrl-C does (the whole process group)
 #   bench SIGTERM    the same with 'kill PID'
 #   bench recovers   the next bench run in the same directories
-#   disk full        selftest.sh with RESULTS_DIR on a small tmpfs, full from
+#   disk full        selftests/run.sh with RESULTS_DIR on a small tmpfs, full from
 #                    the start and filled up during the run; then a run after
 #                    the space is back
 #   stress SIGINT    stress.sh interrupted while its first guest runs
@@ -205,7 +205,7 @@ else
 	mount -t tmpfs -o size=1m tmpfs "$mnt" || die "cannot mount a tmpfs on $mnt"
 	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/selftests/run.sh" patched > /dev/null 2> "$work/full1.err"
 	rc=$?
-	ktap_test_result "disk full from the start: selftest.sh refuses in one line, writes nothing" \
+	ktap_test_result "disk full from the start: selftests/run.sh refuses in one line, writes nothing" \
 		'[ $rc != 0 ] && one_error "$work/full1.err" "no space" && [ -z "$(ls -A "$mnt")" ]'
 	mount -o remount,size=24m "$mnt"
 	RESULTS_DIR=$mnt TESTS=uret_msr_test "$REPO/selftests/run.sh" patched > /dev/null 2> "$work/full2.err" &

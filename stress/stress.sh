@@ -168,7 +168,7 @@ case_nmi_storm() {
 	boot nmi-storm $((seconds * 10 + 120)) "$trace_exits_setup
 	trace_exits 0x61
 	echo \"LAZYSWITCH-NMIS-BEFORE: \$($nmi_sum)\"
-	(while :; do $g/xfeatures_switch_test > /dev/null || { echo LAZYSWITCH-XFEATURES-FAILED; exit 1; }
+	(while :; do $g/xfeatures_switch_test -t exits > /dev/null || { echo LAZYSWITCH-XFEATURES-FAILED; exit 1; }
 		[ -e /tmp/stop ] && exit 0; done) & loop=\$!
 	$g/state_storm_test -S -d $seconds; rc=\$?
 	touch /tmp/stop; wait \$loop || rc=1

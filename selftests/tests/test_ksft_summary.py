@@ -158,6 +158,10 @@ class JudgeTest(unittest.TestCase):
             pat, = ks.judge(tests, tap, {}, 'tcg', 'patched', logs, exp)
             self.assertEqual(pat['status'], 'fail')
             self.assertIn('expected on patched: the series defers it', pat['detail'])
+        # A log that is missing is said, not searched.
+        nolog, = ks.judge(tests, tap, {}, 'tcg', 'patched', '/nonexistent', exp)
+        self.assertEqual(nolog['status'], 'fail')
+        self.assertIn('(no log to check it against)', nolog['detail'])
         # No expectation for a flavour (or no file): judged as before.
         self.assertEqual(ks.judge(tests, tap, {}, 'tcg', 'patched')[0]['status'], 'pass')
         for bad in ('lazyswitch/x_test patched nomatch the reason',
