@@ -169,8 +169,8 @@ rerun() {
 	if [ "$rc" -eq 0 ]; then
 		echo "ok" > "$dir/status"
 	elif [ "$rc" -eq 126 ]; then
-		mkdir -p "$BUILD/aborted" && cp "$dir/console.log" "$BUILD/aborted/bench-$stamp-$fl.console.log" 2>/dev/null
-		die "bench: the $fl kernel reported BUG/WARNING/Oops/panic in a rerun (console: $BUILD/aborted/bench-$stamp-$fl.console.log)"
+		# cleanup keeps the work directory, this boot's console with it.
+		die "bench: the $fl kernel reported BUG/WARNING/Oops/panic in a rerun (console: $BUILD/aborted/bench-$stamp/${dir#"$work"/}/console.log)"
 	else
 		echo "not made: the $fl run ended with status $rc $(grep -m1 '^error:' "$dir/vm-run.err" 2>/dev/null)" > "$dir/status"
 		stage "bench: $fl: $(cat "$dir/status")"

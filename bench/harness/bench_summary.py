@@ -64,6 +64,11 @@ def ratio_str(b, p):
     return f"{r:.2f}"
 
 
+def ratio_label(b, p):
+    """A chart's ratio column: '0.05x', or nothing where there is no ratio."""
+    return None if ratio(b, p) is None else ratio_str(b, p) + "x"
+
+
 def figure(results, case, fl, key):
     e = results.get(case, {}).get(fl, {})
     return e.get("figures", {}).get(key) if e.get("status") == "ok" else None
@@ -77,6 +82,12 @@ def timing(rounds):
             "min": min(rounds), "max": max(rounds)}
 
 
+def timing_differs(b, p):
+    """Both kernels timed in 2 rounds or more, and their ranges apart."""
+    return bool(b and p and len(b["rounds"]) >= 2 and len(p["rounds"]) >= 2
+                and (b["min"] > p["max"] or p["min"] > b["max"]))
+
+
 def timing_verdict(b, p):
     """Ratio of the medians, or 'no difference' where the two kernels'
     ranges overlap; with fewer than 2 rounds each there is no spread to
@@ -85,7 +96,7 @@ def timing_verdict(b, p):
         return "n/a"
     if len(b["rounds"]) < 2 or len(p["rounds"]) < 2:
         return "n/c (1 round)"
-    if b["min"] <= p["max"] and p["min"] <= b["max"]:
+    if not timing_differs(b, p):
         return "no difference"
     return ratio_str(b["median"], p["median"])
 
@@ -145,8 +156,7 @@ def opening(meta, flavours, cases, results, timings):
     judged = [c for c in cases if all(timings.get(c, {}).get(fl) for fl in flavours)]
     if judged:
         rounds = min(len(timings[c][fl]["rounds"]) for c in judged for fl in flavours)
-        differ = [c for c in judged
-                  if timing_verdict(*(timings[c][fl] for fl in flavours))[0].isdigit()]
+        differ = [c for c in judged if timing_differs(*(timings[c][fl] for fl in flavours))]
         s.append(f"Time per iteration differs beyond the spread of {rounds} alternating rounds "
                  f"in {len(differ)} of {len(judged)} cases"
                  + (f" ({', '.join(f'`{c}`' for c in differ)})" if differ else "")
@@ -185,15 +195,12 @@ def count_section(out_dir, flavours, cases, results, q, notes):
             zero.append(c)
             continue
         row = [c] + [fmt(v, dec) for v in vals]
-        r = None
         if len(flavours) == 2:
-            r = ratio_str(*vals)
-            row.append(r)
+            row.append(ratio_str(*vals))
             if key == "xfeature_writes_per_exit":
                 row.append(fmt(figure(results, c, flavours[1], "reenter_per_exit"), 3))
         rows.append(row)
-        chart_rows.append((c, vals, None if ratio(*vals) is None else r + "x")
-                          if len(flavours) == 2 else (c, vals, None))
+        chart_rows.append((c, vals, ratio_label(*vals) if len(flavours) == 2 else None))
     head = ["case"] + flavours + (["ratio"] if len(flavours) == 2 else [])
     if key == "xfeature_writes_per_exit" and len(flavours) == 2:
         head.append(f"fastpath re-entries/exit ({flavours[1]})")
@@ -247,8 +254,7 @@ def pvtimer_section(out_dir, flavours, results, notes):
         why = results.get("timer_pv", {}).get(fl, {}).get("status", "not run")
         rows.append([fl, fmt(em, 3), fmt(ep, 3) if ep is not None else f"n/a: {why}",
                      ratio_str(em, ep), f"{fmt(lm, 0)} / {fmt(lp, 0)}"])
-        chart_rows.append((fl, [em, ep], None if ratio(em, ep) is None
-                           else f"{ratio(em, ep):.2f}x"))
+        chart_rows.append((fl, [em, ep], ratio_label(em, ep)))
     if not rows:
         return []
     lines = ["## pvtimer: exits per timer", "",
@@ -284,7 +290,7 @@ def profile_section(out_dir, flavours, cases, results, rows_def, notes):
     for c in ok:
         b, p = (x["instructions_per_exit"] for x in profs[c])
         rows.append([c, f"{b:.0f}", f"{p:.0f}", ratio_str(b, p)])
-        chart_rows.append((c, [b, p], None if ratio(b, p) is None else ratio_str(b, p) + "x"))
+        chart_rows.append((c, [b, p], ratio_label(b, p)))
     lines += table(["case"] + flavours + ["ratio"], rows)
     lines += chart(out_dir, "profile", "Guest instructions per exit",
                    "emulator profile (lab QEMU TCG plugin), whole measured window, counted "
@@ -318,8 +324,7 @@ def time_section(out_dir, meta, flavours, cases, timings, notes):
         verdict = timing_verdict(*ts) if len(flavours) == 2 else None
         rows.append([c] + cells + ([verdict] if verdict else []))
         chart_rows.append((c, [t["median"] if t else None for t in ts],
-                           verdict + ("x" if verdict and verdict[0].isdigit() else "")
-                           if verdict else None))
+                           verdict + ("x" if timing_differs(*ts) else "") if verdict else None))
     if not rows:
         return []
     n = max(len(t["rounds"]) for c in timings for t in timings[c].values() if t)
