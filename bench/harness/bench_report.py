@@ -404,6 +404,12 @@ def report(a):
         m["probe"] = probe or {"status": "not run: " + (
             read_text(os.path.join(cdir, "probe.err")).strip().splitlines() or ["no probe module"])[-1]}
         meta["flavours"][fl] = m
+    # What the caller knows that the work directory does not (a LAVA job's
+    # id and device, the kernels' series and config hashes).
+    extra = json.loads(a.meta_json) if a.meta_json else {}
+    for fl, m in extra.pop("flavours", {}).items():
+        meta["flavours"].get(fl, {}).update(m)
+    meta.update(extra)
     prices = common_prices(m["probe"] for m in meta["flavours"].values())
     meta["reload_prices"] = {k: v["median"] for k, v in prices["primitives"].items()}
 
@@ -577,7 +583,7 @@ def main():
     ap.add_argument("--index", metavar="RESULTS")
     ap.add_argument("--readme", metavar="README", help="with --index: update its chart block")
     for opt in ("work", "out", "build", "template", "accel", "cpu", "qemu", "name",
-                "command", "flavours", "cases"):
+                "command", "flavours", "cases", "meta_json"):
         ap.add_argument("--" + opt)
     a = ap.parse_args()
     if a.index:

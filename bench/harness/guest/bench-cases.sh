@@ -6,7 +6,8 @@
 # come from the clean run and the counts from the traced one). Runs inside
 # the lab guest, or natively for 'make bench HOST=1'.
 # Environment: BENCH, KVMSWITCH, KVMEXITLAT (paths), PERF (a command),
-# BENCH_OPTS (lazyswitch_bench options for every run), PROBE and PROBE_SH
+# BENCH_OPTS (lazyswitch_bench options for every run; PERF empty: no
+# perf record), PROBE and PROBE_SH
 # (the probe module and bench/probe/probe.sh; no probe if PROBE is empty).
 # One "LAZYSWITCH-CASE: ..." progress line per stage goes to stdout.
 out=$1
@@ -38,8 +39,9 @@ stop() {
 # sees IRQs-off code); else cpu-clock, an hrtimer that never samples it.
 # perf record itself falls back to cpu-clock: ask what it recorded.
 event=cpu-clock
+[ -n "${PERF:-}" ] || event=none
 probe=${TMPDIR:-/tmp}/lazyswitch-perf-probe.$$
-if $PERF record -q -e cycles -o "$probe" true > /dev/null 2>&1 &&
+if [ -n "${PERF:-}" ] && $PERF record -q -e cycles -o "$probe" true > /dev/null 2>&1 &&
 	$PERF evlist -i "$probe" 2>/dev/null | grep -qx 'cycles'; then
 	event=cycles
 fi
@@ -85,7 +87,7 @@ for c in "$@"; do
 		continue
 	fi
 
-	say "$c: traced run (kvmswitch, kvmexitlat, perf)"
+	say "$c: traced run (kvmswitch, kvmexitlat${PERF:+, perf})"
 	"$KVMSWITCH" --json > "$d/kvmswitch.json" 2> "$d/kvmswitch.err" &
 	ks=$!
 	"$KVMEXITLAT" --json > "$d/kvmexitlat.json" 2> "$d/kvmexitlat.err" &
@@ -95,16 +97,19 @@ for c in "$@"; do
 	fifo=${TMPDIR:-/tmp}/lazyswitch-perf.$$
 	rm -f "$fifo.ctl" "$fifo.ack"
 	mkfifo "$fifo.ctl" "$fifo.ack"
-	$PERF record -q -D -1 --control "fifo:$fifo.ctl,$fifo.ack" \
-		-e "$event" -F 997 --call-graph dwarf -a -o "$d/perf.data" 2> "$d/perf.err" &
-	pf=$!
+	pf=
+	if [ -n "${PERF:-}" ]; then
+		$PERF record -q -D -1 --control "fifo:$fifo.ctl,$fifo.ack" \
+			-e "$event" -F 997 --call-graph dwarf -a -o "$d/perf.data" 2> "$d/perf.err" &
+		pf=$!
+	fi
 	if ! attached "$d/kvmswitch.err" $ks || ! attached "$d/kvmexitlat.err" $kl; then
 		stop $ks $kl $pf
 		echo "$c (failed) a BPF tool did not attach: $(tail -qn1 "$d/kvmswitch.err" "$d/kvmexitlat.err" | tr '\n' ' ')" > "$d/status"
 		say "$(cat "$d/status")"
 		continue
 	fi
-	if ! timeout 120 sh -c 'echo enable > "$1" && read -r a < "$2" && [ "$a" = ack ]' \
+	if [ -n "$pf" ] && ! timeout 120 sh -c 'echo enable > "$1" && read -r a < "$2" && [ "$a" = ack ]' \
 		sh "$fifo.ctl" "$fifo.ack"; then
 		stop $ks $kl $pf
 		echo "$c (failed) perf record did not start: $(tail -n1 "$d/perf.err")" > "$d/status"
