@@ -10,7 +10,7 @@ export BUILD_DIR := $(BUILD)
 INITRAMFS := $(BUILD)/initramfs.cpio.gz
 
 .PHONY: help deps build build-baseline build-patched build-debug test test-baseline \
-	test-stress test-debug bench probe tools unit check-patches clean qemu
+	test-stress test-debug bench probe tools unit check-patches clean qemu lava
 
 help:
 	@echo "make test           build both kernels + selftests; the full suite on patched,"
@@ -22,6 +22,8 @@ help:
 	@echo "                    and the stress cases, no splat allowed"
 	@echo "make bench          build both kernels and the tools, run every benchmark case on"
 	@echo "                    both, record results/<date>-<accel>-<cpu>/ (CASES=\"cpuid hlt\", HOST=1)"
+	@echo "make lava           LAVA jobs of the built kernels (qemu and bare metal), validated,"
+	@echo "                    in build/lava/jobs/; lava/lava.sh run runs one (docs/lava.md)"
 	@echo "make probe          boot each kernel and print what each switch primitive costs"
 	@echo "                    (bench/probe: VMSAVE/VMLOAD, WRMSR, XSETBV, WRPKRU, LTR)"
 	@echo "make tools          the BPF tools kvmswitch and kvmexitlat (build/bpf/)"
@@ -85,6 +87,10 @@ tools: deps
 bench: build tools
 	@bench/harness/bench-prep.sh
 	@bench/harness/bench.sh
+
+# The same tests and benchmark as LAVA jobs (lava/, docs/lava.md).
+lava: build tools
+	@lava/lava.sh jobs
 
 # The primitive-cost probe (bench/probe/lazyswitch_probe.c) in each kernel.
 probe: build

@@ -81,6 +81,9 @@ done
 tap "switch-primitive probe (bench/probe) in each kernel" "$REPO/bench/probe/run.sh" --tap \
 	$(for run in "$@"; do [ "${run%%:*}" = debug ] || echo "${run%%:*}"; done)
 tap "benchmark harness: one case, both kernels" "$REPO/bench/harness/bench-smoke.sh"
+# After the selftests and the bench smoke: the LAVA job is checked against them.
+[[ " $* " =~ \ patched[\ :] ]] && [[ " $* " =~ \ baseline[\ :] ]] &&
+	tap "LAVA: the jobs, one run by LAVA's dispatcher, imported" "$REPO/lava/lava-smoke.sh"
 tap "harness robustness, short form" "$REPO/stress/robustness.sh" -q
 for run in "$@"; do
 	flavour=${run%%:*}

@@ -5,7 +5,7 @@ results/<run>/, in the format 'make bench' writes.
 
   import (--dir DIR | --log FILE --job ID | --url URL --job ID | --lavacli ID --job ID)
          [--results DIR] [--name NAME]
-  compare RUN...          one table, a row per device: the headline ratios
+  compare RUN... [--case C]  one table, a row per device: the headline ratios
   kcidb RUN --origin O    a KCIDB (v5.3) submission of the run, on stdout
 
 The job's log is the one source: the LAVA results (test cases and
@@ -27,6 +27,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 
 import yaml
 
@@ -38,7 +39,7 @@ import bench_summary  # noqa: E402
 FLAVOURS = ["baseline", "patched"]
 FILE_RE = re.compile(r"^LAZYSWITCH-LAVA-FILE: (\S+) (\S+) ([A-Za-z0-9+/=]+)$")
 FILE_END_RE = re.compile(r"^LAZYSWITCH-LAVA-FILE-END: (\S+) (\S+) ([0-9a-f]{64})$")
-JOB_TMP_RE = re.compile(r"/dispatcher/tmp/(\d+)/")
+JOB_TMP_RE = re.compile(r"/dispatcher/tmp/(\d+)\b")
 SAFE_PATH = re.compile(r"^[a-z0-9_]+(/[a-z0-9_.]+)?$")
 
 
@@ -91,7 +92,7 @@ def parse_log(entries):
                     raise InputError(f"the log names a file it may not: {m[1]} {m[2]}")
                 try:
                     data = gzip.decompress(base64.b64decode("".join(chunks.pop(key, []))))
-                except (ValueError, OSError, EOFError):
+                except (ValueError, OSError, EOFError, zlib.error):
                     raise InputError(f"{m[1]} {m[2]}: the file in the log is damaged")
                 if hashlib.sha256(data).hexdigest() != m[3]:
                     raise InputError(f"{m[1]} {m[2]}: the file in the log is damaged (sha256 differs)")
@@ -116,7 +117,8 @@ def check_job(parsed, job_id, expect):
     seen = {r["definition"] for r in parsed["results"]}
     missing = [d for d in expect if d not in seen]
     if job.get("result") != "pass" or missing:
-        why = job.get("error_msg") or (f"no results of {', '.join(missing)}" if missing else "failed")
+        why = "; ".join(x for x in (job.get("error_msg"), missing and
+                                    f"no results of {', '.join(missing)}") if x) or "failed"
         raise InputError(f"job {job_id} did not boot and run every kernel: {why}")
 
 
@@ -168,8 +170,13 @@ def source(a):
             raise InputError(f"cannot read {a.log}: {e.strerror}")
         job_doc = None
         if a.job_file:
-            with open(a.job_file) as f:
-                job_doc = yaml.safe_load(f)
+            try:
+                with open(a.job_file) as f:
+                    job_doc = yaml.safe_load(f)
+            except (OSError, yaml.YAMLError) as e:
+                raise InputError(f"cannot read the job definition {a.job_file}: {e}")
+            if not isinstance(job_doc, dict):
+                raise InputError(f"{a.job_file} is not a LAVA job definition")
         return text, job_doc, str(a.job), a.device or "unknown", a.device_type or "qemu", "log file"
     if a.url:
         base = a.url.rstrip("/")
@@ -341,42 +348,68 @@ def load_run(d):
     try:
         with open(os.path.join(d, "summary.json")) as f:
             s = json.load(f)
-        return s["meta"], s["results"]
+        return s["meta"], s["results"], s.get("timings", {})
     except (OSError, ValueError, KeyError):
         raise InputError(f"{d}: not a run directory (no readable summary.json)")
 
 
-def compare(runs):
+def num(v):
+    return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
+def compare(runs, case=None):
     """A markdown table, one row per run (device): the headline figures,
     baseline -> patched, and their ratio."""
     rows = ["| device | CPU | job | case | XCR0/XSS switches/exit | PKRU switches/exit "
-            "| exits/iter | ns/iter |", "|---|---|---|---|---|---|---|---|"]
+            "| exits/iter | ns/iter (median of rounds) |", "|---|---|---|---|---|---|---|---|"]
     for d in runs:
-        meta, res = load_run(d)
+        meta, res, timings = load_run(d)
         fls = list(meta["flavours"])
         if len(fls) != 2:
             raise InputError(f"{d}: not a baseline/patched run")
-        case = bench_summary.headline_case(fls, meta["cases"], res) or meta["cases"][0]
+        c = case or bench_summary.headline_case(fls, meta["cases"], res) or meta["cases"][0]
+        if c not in res:
+            raise InputError(f"{d}: no case {c}")
         cells = []
-        for key in ("xfeature_writes_per_exit", "pkru_writes_per_exit", "exits_per_iter", "ns_per_iter"):
-            b, p = (bench_summary.figure(res, case, fl, key) for fl in fls)
+        for key in ("xfeature_writes_per_exit", "pkru_writes_per_exit", "exits_per_iter"):
+            b, p = (bench_summary.figure(res, c, fl, key) for fl in fls)
             if b is None or p is None:
                 cells.append("n/a")
             else:
-                cells.append(f"{b:.3g} -> {p:.3g} ({p / b:.2f}x)" if b else f"{b:.3g} -> {p:.3g}")
+                cells.append(f"{num(b)} -> {num(p)}" + (f" ({p / b:.2f}x)" if b else ""))
+        # Time: medians of the rounds, and a ratio only where they differ.
+        b, p = (timings.get(c, {}).get(fl) for fl in fls)
+        cells.append(f"{num(b['median'])} -> {num(p['median'])}, "
+                     f"{bench_summary.timing_verdict(b, p)}" if b and p else "n/a")
         lava = meta.get("lava", {})
         rows.append(f"| {lava.get('device', meta.get('name'))} | {meta.get('host_cpu', '')} | "
-                    f"{lava.get('job_id', '-')} | {case} | " + " | ".join(cells) + " |")
+                    f"{lava.get('job_id', '-')} | {c} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
-def kcidb(run, origin, repo_url=None, commit=None):
+def patchset_hash(series_file):
+    """KCIDB's patchset hash: the sha256 of each patch's sha256 and a
+    newline, in the series' order."""
+    top = os.path.join(os.path.dirname(os.path.abspath(series_file)), "patches")
+    h = hashlib.sha256()
+    try:
+        with open(series_file) as f:
+            names = [ln.split()[0] for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+        for n in names:
+            with open(os.path.join(top, n), "rb") as p:
+                h.update((hashlib.sha256(p.read()).hexdigest() + "\n").encode())
+    except OSError as e:
+        raise InputError(f"cannot read the series: {e}")
+    return h.hexdigest()
+
+
+def kcidb(run, origin, repo_url=None, commit=None, series_file=None):
     """A KCIDB v5.3 submission: one checkout (the series), a build per
     kernel, a test per selftest (PASS/FAIL/SKIP) and per figure (DONE,
     with its number)."""
     if not re.match(r"^[a-z0-9_]+$", origin):
         raise InputError(f"bad KCIDB origin '{origin}' (lower-case letters, digits, _)")
-    meta, _ = load_run(run)
+    meta = load_run(run)[0]
     try:
         with open(os.path.join(run, "lava.json")) as f:
             lava = json.load(f)
@@ -385,8 +418,9 @@ def kcidb(run, origin, repo_url=None, commit=None):
     series = meta["flavours"].get("patched", {}).get("series_sha", "") or "unknown"
     job = lava["lava"]["job_id"]
     checkout = {"id": f"{origin}:{series[:16]}", "origin": origin, "tree_name": "linux-6.12.y",
-                "patchset_hash": series if re.match(r"^[0-9a-f]{64}$", series) else "",
-                "valid": True, "misc": {"project": "kvm-lazyswitch"}}
+                "valid": True, "misc": {"project": "kvm-lazyswitch", "series_sha": series}}
+    if series_file:
+        checkout["patchset_hash"] = patchset_hash(series_file)
     if repo_url:
         checkout["git_repository_url"] = repo_url
     if commit:
@@ -435,19 +469,22 @@ def main():
     i.add_argument("--name")
     c = sub.add_parser("compare")
     c.add_argument("runs", nargs="+")
+    c.add_argument("--case", help="the case of every row (default: each run's headline case)")
     k = sub.add_parser("kcidb")
     k.add_argument("run")
     k.add_argument("--origin", required=True)
     k.add_argument("--repo-url")
     k.add_argument("--commit")
+    k.add_argument("--series", help="the quilt series the run's kernels were built from "
+                   "(patches/ beside it): adds KCIDB's patchset_hash")
     a = ap.parse_args()
     try:
         if a.cmd == "import":
             print(do_import(a))
         elif a.cmd == "compare":
-            print(compare(a.runs))
+            print(compare(a.runs, a.case))
         else:
-            json.dump(kcidb(a.run, a.origin, a.repo_url, a.commit), sys.stdout, indent=1)
+            json.dump(kcidb(a.run, a.origin, a.repo_url, a.commit, a.series), sys.stdout, indent=1)
             print()
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -81,7 +81,7 @@ def job(target, name, run, cases, artifacts, series="", tags=(), minutes=60):
                 "initrd": {"url": ramdisk, "image_arg": "-initrd {initrd}"}}}
             boot = {"method": "qemu", "media": "tmpfs"}
         else:
-            deploy = {"to": "tftp", "os": "oe", "kernel": {"url": kernel, "type": "bzimage"},
+            deploy = {"to": "tftp", "os": "oe", "kernel": {"url": kernel},
                       "ramdisk": {"url": ramdisk, "compression": "gz", "install_overlay": False}}
             boot = {"method": "ipxe", "commands": "ramdisk"}
         deploy["timeout"] = {"minutes": 5}

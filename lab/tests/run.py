@@ -11,7 +11,7 @@ import unittest
 here = os.path.dirname(os.path.abspath(__file__))
 repo = os.path.dirname(os.path.dirname(here))
 DIRS = ['lab/tests', 'qemu/tests', 'selftests/tests', 'bench/harness/tests', 'bench/profile',
-        'stress/tests', 'e2e/pvtimer/tests']
+        'stress/tests', 'e2e/pvtimer/tests', 'lava/tests']
 sys.path.insert(0, here)
 suite = unittest.TestSuite()
 for rel in DIRS:

@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The LAVA jobs, the ramdisk's figures and the importer, without a
+dispatcher run (lava/lava-smoke.sh runs one in 'make test')."""
+import base64
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAVA = os.path.dirname(HERE)
+REPO = os.path.dirname(LAVA)
+sys.path.insert(0, HERE)
+import kcidb_check  # noqa: E402
+import lava_import  # noqa: E402
+import lava_jobs  # noqa: E402
+
+RUN = os.path.join(REPO, "results", "20261206T1040Z-tcg-amd-epyc")
+
+
+def have_schema():
+    try:
+        lava_jobs.lava_schema()
+        return True
+    except lava_jobs.InputError:
+        return False
+
+
+def entry(lvl, msg):
+    return json.dumps({"dt": "2026-12-06T00:00:00", "lvl": lvl, "msg": msg})
+
+
+def file_lines(fl, path, data, damage=False):
+    b64 = base64.b64encode(gzip.compress(data)).decode()
+    if damage:
+        b64 = b64[:-8] + "AAAAAAAA"
+    chunks = [b64[i:i + 96] for i in range(0, len(b64), 96)]
+    return ([entry("target", f"LAZYSWITCH-LAVA-FILE: {fl} {path} {c}") for c in chunks]
+            + [entry("target", f"LAZYSWITCH-LAVA-FILE-END: {fl} {path} "
+                     + hashlib.sha256(data).hexdigest())])
+
+
+def result(definition, case, res="pass", measurement=None, units=None):
+    m = {"case": case.replace("/", "_").replace(".", "_"), "definition": definition,
+         "extra": {"test_case_id": case}, "result": res}
+    if measurement is not None:
+        m.update(measurement=str(measurement), units=units)
+    return entry("results", m)
+
+
+def job_log(job_id=7, job_result="pass", figure_shift=0.0):
+    """A log of a smoke job of case cpuid, from a committed run's raw files."""
+    lines = [entry("info", f"Root tmp directory removed at /var/lib/lava/dispatcher/tmp/{job_id}")]
+    for fl in ("baseline", "patched"):
+        lines.append(result(f"{fl}-selftests", "lazyswitch/pvtimer_test",
+                            "skip" if fl == "baseline" else "pass"))
+        lines.append(result(f"{fl}-bench", "cpuid"))
+        with open(os.path.join(RUN, "cpuid", f"{fl}.figures.json")) as f:
+            figs = json.load(f)["figures"]
+        lines.append(result(f"{fl}-figures", "cpuid.exits_per_iter", "pass",
+                            figs["exits_per_iter"], "exits/iter"))
+        lines.append(result(f"{fl}-figures", "cpuid.uret_writes_per_exit", "pass",
+                            figs["uret_writes_per_exit"] + figure_shift, "writes/exit"))
+        for name, text in (("uname", f"6.12.118-lazyswitch-{fl}\n"), ("cpu", "Test CPU\n"),
+                           ("nrips", "1\n"), ("perf_event", "none\n"),
+                           ("series_sha", "ab" * 32 + "\n"), ("cpuid/status", "cpuid ok\n")):
+            lines += file_lines(fl, name, text.encode())
+        for raw in ("bench.txt", "kvmswitch.json", "kvmexitlat.json"):
+            with open(os.path.join(RUN, "cpuid", f"{fl}.{raw}"), "rb") as f:
+                lines += file_lines(fl, f"cpuid/{raw}", f.read())
+    lines.append(entry("results", {"case": "job", "definition": "lava", "result": job_result,
+                                   **({"error_msg": "Connection closed"} if job_result != "pass" else {})}))
+    return "\n".join(lines) + "\n"
+
+
+class Jobs(unittest.TestCase):
+    def test_qemu_job_has_each_kernels_sections(self):
+        doc = lava_jobs.job("qemu", "t", ["selftests", "bench"], ["cpuid"], "file:///a")
+        names = lava_import.expected_sections(doc)
+        self.assertEqual(names, [f"{fl}-{s}" for fl in ("baseline", "patched")
+                                 for s in ("selftests", "bench", "figures")])
+        self.assertIn("lazyswitch.run=selftests,bench lazyswitch.cases=cpuid",
+                      doc["actions"][0]["deploy"]["images"]["kernel"]["image_arg"])
+
+    def test_baremetal_job_boots_ipxe_from_tftp(self):
+        doc = lava_jobs.job("baremetal", "t", ["bench"], ["cpuid", "hlt"], "http://x/", tags=["amd"])
+        self.assertEqual(doc["device_type"], "x86")
+        self.assertEqual(doc["tags"], ["amd"])
+        self.assertEqual(doc["actions"][0]["deploy"]["to"], "tftp")
+        self.assertEqual(doc["actions"][0]["deploy"]["kernel"]["url"], "http://x/baseline/bzImage")
+        self.assertIn("lazyswitch.cases=cpuid,hlt", doc["context"]["extra_kernel_args"])
+
+    def test_bad_job_input(self):
+        with self.assertRaises(lava_jobs.InputError):
+            lava_jobs.job("qemu", "t", ["bench"], ["cpuid; reboot"], "file:///a")
+        with self.assertRaises(lava_jobs.InputError):
+            lava_jobs.job("qemu", "t", ["bench"], [], "file:///a")
+        with self.assertRaises(lava_jobs.InputError):
+            lava_jobs.job("qemu", "t", ["fuzz"], [], "file:///a")
+
+    @unittest.skipUnless(have_schema(), "no lava-common (Debian package) to validate with")
+    def test_lavas_schema_accepts_ours_and_rejects_a_broken_job(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "job.yaml")
+            for target in ("qemu", "baremetal"):
+                lava_jobs.write(p, lava_jobs.job(target, "t", ["selftests", "bench"], ["cpuid"],
+                                                 "file:///a", series="ab" * 32))
+                lava_jobs.validate(p)
+            doc = lava_jobs.job("qemu", "t", ["selftests"], [], "file:///a")
+            del doc["actions"][0]["deploy"]["images"]
+            lava_jobs.write(p, doc)
+            with self.assertRaisesRegex(lava_jobs.InputError, "schema rejects"):
+                lava_jobs.validate(p)
+
+
+class RamdiskFigures(unittest.TestCase):
+    @unittest.skipUnless(shutil.which("awk"), "no awk")
+    def test_awk_figures_equal_the_reports(self):
+        """kvmswitch-figures.awk (in the ramdisk) and bench_report.py (here)
+        compute the same per-exit figures from one kvmswitch document."""
+        import bench_report
+        awk = ["busybox", "awk"] if shutil.which("busybox") else ["awk"]
+        for case in ("xstate_ipi_absent", "cpuid"):
+            p = os.path.join(RUN, case, "patched.kvmswitch.json")
+            out = subprocess.run(awk + ["-v", f"c={case}", "-f",
+                                        os.path.join(LAVA, "guest", "kvmswitch-figures.awk"), p],
+                                 capture_output=True, text=True, check=True).stdout
+            figs = bench_report.kvmswitch_figures(bench_report.last_json(p))[0]
+            got = {ln.split()[1].split(".", 1)[1]: float(ln.split()[3]) for ln in out.splitlines()}
+            self.assertEqual(len(got), 5)
+            for k, v in got.items():
+                self.assertAlmostEqual(v, figs[k], places=7, msg=f"{case} {k}")
+
+
+class Import(unittest.TestCase):
+    def setUp(self):
+        self.d = tempfile.mkdtemp()
+        self.res = os.path.join(self.d, "results")
+
+    def tearDown(self):
+        shutil.rmtree(self.d)
+
+    def imp(self, log, job="7", job_doc=None, **kw):
+        p = os.path.join(self.d, "log.jsonl")
+        with open(p, "w") as f:
+            f.write(log)
+        jf = None
+        if job_doc:
+            jf = os.path.join(self.d, "job.yaml")
+            lava_jobs.write(jf, job_doc)
+        a = lava_import.argparse.Namespace(dir=None, log=p, url=None, lavacli=None, job=job,
+                                           job_file=jf, device="dev1", device_type="qemu",
+                                           token=None, results=self.res, name=kw.get("name"))
+        return lava_import.do_import(a)
+
+    def test_a_log_becomes_a_run_directory(self):
+        run = self.imp(job_log())
+        meta = json.load(open(os.path.join(run, "meta.json")))
+        self.assertEqual(meta["lava"]["job_id"], "7")
+        self.assertEqual(meta["lava"]["device"], "dev1")
+        self.assertEqual(meta["flavours"]["patched"]["series_sha"], "ab" * 32)
+        summary = open(os.path.join(run, "summary.md")).read()
+        self.assertIn("## LAVA job", summary)
+        self.assertIn("| baseline | 0 | 0 | 1 |", summary)
+        self.assertTrue(os.path.exists(os.path.join(run, "charts", "exits.svg")))
+        self.assertEqual(os.listdir(self.res), [os.path.basename(run)])
+        # A server's log.yaml: the same entries as '- {...}' lines.
+        yaml_log = "".join(f"- {ln}\n" for ln in job_log().splitlines())
+        self.imp(yaml_log, name="from-yaml")
+
+    def test_bad_logs_leave_nothing(self):
+        cases = [
+            (job_log(job_id=8), "not job 7"),
+            (job_log(job_result="fail"), "did not boot.*Connection closed"),
+            (job_log(figure_shift=0.5), "disagree"),
+            (job_log().replace("LAZYSWITCH-LAVA-FILE-END: patched cpuid/bench.txt",
+                               "LAZYSWITCH-LAVA-FILE-END: patched ../bench.txt"), "may not"),
+            ("not a log\n", "not a LAVA log entry"),
+        ]
+        for log, want in cases:
+            with self.assertRaisesRegex(lava_import.InputError, want):
+                self.imp(log)
+            self.assertEqual(os.listdir(self.res) if os.path.isdir(self.res) else [], [])
+
+    def test_a_log_of_another_build_or_with_a_section_missing_is_refused(self):
+        doc = lava_jobs.job("qemu", "t", ["selftests", "bench"], ["cpuid"], "file:///a",
+                            series="cd" * 32)
+        with self.assertRaisesRegex(lava_import.InputError, "another build"):
+            self.imp(job_log(), job_doc=doc)
+        doc["metadata"]["lazyswitch.series"] = "ab" * 32
+        doc["actions"][-1]["test"]["monitors"].append(
+            {"name": "patched-extra", "start": "s", "end": "e", "pattern": "p"})
+        with self.assertRaisesRegex(lava_import.InputError, "no results of patched-extra"):
+            self.imp(job_log(), job_doc=doc)
+        self.assertFalse(os.path.isdir(self.res) and os.listdir(self.res))
+
+    def test_a_damaged_file_is_refused(self):
+        lines = job_log().splitlines()
+        i = next(n for n, ln in enumerate(lines) if "FILE: patched cpuid/kvmswitch.json" in ln)
+        lines[i] = lines[i][:-12] + 'AAAAAAAAAA"}'
+        with self.assertRaisesRegex(lava_import.InputError, "damaged"):
+            self.imp("\n".join(lines) + "\n")
+
+    def test_fleet_table_and_kcidb(self):
+        a = self.imp(job_log(), name="a")
+        b = self.imp(job_log(), name="b")
+        s = json.load(open(os.path.join(b, "summary.json")))
+        s["meta"]["lava"]["device"] = "dev2"
+        json.dump(s, open(os.path.join(b, "summary.json"), "w"))
+        table = lava_import.compare([a, b], "cpuid").splitlines()
+        self.assertEqual(len(table), 4)
+        self.assertTrue(table[3].startswith("| dev2 |"))
+        self.assertIn("n/c (1 round)", table[2])
+        doc = lava_import.kcidb(a, "lazyswitch", series_file=os.path.join(REPO, "series"))
+        self.assertEqual(kcidb_check.problems(doc), [])
+        self.assertEqual(len(doc["builds"]), 2)
+        self.assertEqual({t["status"] for t in doc["tests"]}, {"PASS", "SKIP", "DONE"})
+        with self.assertRaises(lava_import.InputError):
+            lava_import.kcidb(a, "Bad-Origin")
+        with self.assertRaises(lava_import.InputError):
+            lava_import.compare([self.d])
+
+
+if __name__ == "__main__":
+    unittest.main()
