@@ -53,7 +53,7 @@ QEMU ?= lab
 LAB_QEMU := $(if $(filter lab,$(QEMU)),$(if $(filter 1,$(HOST)),,qemu),)
 build: build-baseline build-patched $(LAB_QEMU)
 
-$(INITRAMFS): lab/guest/init lab/initramfs.sh
+$(INITRAMFS): lab/guest/init lab/guest/mounts.sh lab/initramfs.sh
 	@lab/initramfs.sh $@
 
 # The full suite on the patched kernel, and this project's own selftests on

@@ -44,15 +44,18 @@ for fl, res in lava.items():
         m = re.match(r"^(ok|not ok) \d+ (\S+)( # SKIP)?", line)
         if m:
             lab[m[2]] = "fail" if m[1] == "not ok" else ("skip" if m[3] else "pass")
+    ours = {t: r for t, r in lab.items() if t.startswith("lazyswitch/")}
+    if set(ours) != set(res):
+        bad.append(f"{fl}: tests only in the lab: {sorted(set(ours) - set(res))}, "
+                   f"only in LAVA: {sorted(set(res) - set(ours))}")
     for t, r in res.items():
-        if t in lab:
-            n += 1
-            if lab[t] != r:
-                bad.append(f"{fl} {t}: LAVA {r}, lab {lab[t]}")
+        n += 1
+        if ours.get(t) != r:
+            bad.append(f"{fl} {t}: LAVA {r}, lab {ours.get(t)}")
 print(f"# {n} selftest results compared with the lab's runs")
 for b in bad:
     print("# differs:", b)
-sys.exit(1 if bad or n < 2 * len(lava) else 0)
+sys.exit(1 if bad or not n or set(lava) != {"baseline", "patched"} else 0)
 PY
 }
 if [ -n "$run" ] && [ -f "$RESULTS/test-patched-latest/tap.txt" ] && [ -f "$RESULTS/test-baseline-latest/tap.txt" ]; then
@@ -141,8 +144,9 @@ python3 "$REPO/lava/lava_jobs.py" job --target qemu --name "kvm-lazyswitch no bo
 	--run selftests --artifacts "file://$fake" --minutes 10 --out "$work/noboot.yaml"
 bad_input "a job that fails to boot" "did not boot" "$REPO/lava/lava.sh" run "$work/noboot.yaml"
 bad_input "a results file from another job" "not job" \
-	"$LAVA_PY" "$REPO/lava/lava_import.py" import --log "$BUILD/lava/runs/$job/log.jsonl" --job $((job + 1000))
+	"$LAVA_PY" "$REPO/lava/lava_import.py" import --log "$BUILD/lava/runs/$job/log.jsonl" \
+	--job-file "$BUILD/lava/runs/$job/job.yaml" --job $((job + 1000)) --results "$work/bad"
 bad_input "a LAVA server that cannot be reached" "cannot reach" \
-	"$LAVA_PY" "$REPO/lava/lava_import.py" import --url http://127.0.0.1:9 --job 1
+	"$LAVA_PY" "$REPO/lava/lava_import.py" import --url http://127.0.0.1:9 --job 1 --results "$work/bad"
 stage "lava: stage took $(($(date +%s) - t0)) s" >&2
 ktap_finished

@@ -28,13 +28,17 @@ deps() {
 		apt_install "LAVA's dispatcher" "${missing[@]}"
 		# Installed for lava-run alone: no worker polling a server, no
 		# TFTP server listening.
-		[ ! -d /run/systemd/system ] ||
+		if [ -d /run/systemd/system ]; then
 			systemctl disable --now lava-worker.service tftpd-hpa.service >/dev/null 2>&1 || true
+		elif [ -x /etc/init.d/tftpd-hpa ]; then
+			/etc/init.d/tftpd-hpa stop >/dev/null 2>&1 || true
+		fi
 	fi
 }
 
 make_jobs() {
-	local fl series all t kind run cases minutes
+	local fl series all t kind run cases minutes accel args
+	accel=$(resolve_accel)
 	for fl in $FLAVOURS; do
 		"$REPO/lava/ramdisk.sh" "$fl"
 	done
@@ -50,14 +54,12 @@ make_jobs() {
 				minutes=$((20 + 6 * $(echo "$cases" | wc -w))) ;;
 			esac
 			python3 "$REPO/lava/lava_jobs.py" job --target "$t" --name "kvm-lazyswitch $kind ($t)" \
-				--run "$run" --cases "$cases" --series "$series" --minutes "$minutes" \
+				--run "$run" --cases "$cases" --series "$series" --minutes "$minutes" --accel "$accel" \
 				--artifacts "${LAVA_ARTIFACTS:-file://$lava/artifacts}" \
 				--tags "$([ "$t" = baremetal ] && echo "${LAVA_TAGS:-}")" \
 				--out "$jobs/$t/$kind.yaml" || exit 1
 		done
 	done
-	local accel args
-	accel=$(resolve_accel)
 	args="-accel tcg,thread=${TCG_THREADS:-multi} -cpu max"
 	[ "$accel" = tcg ] || args="-accel kvm -cpu host"
 	python3 "$REPO/lava/lava_jobs.py" device --target qemu --qemu "$(qemu_bin)" \
@@ -84,11 +86,16 @@ run_job() {
 		die "no LAVA dispatcher: $dispatcher not found (Debian package: lava-dispatcher; 'make lava' installs it)"
 	[ -f "$job" ] || die "no job $job (run 'make lava')"
 	[ -f "$lava/qemu-device.yaml" ] || die "no $lava/qemu-device.yaml (run 'make lava')"
+	grep -qx 'device_type: qemu' "$job" ||
+		die "$job is not a qemu job: only LAVA can run the bare-metal ones (docs/lava.md)"
 	mkdir -p "$lava/runs"
+	# The next free id; mkdir without -p claims it.
 	id=$(find "$lava/runs" -mindepth 1 -maxdepth 1 -name '[0-9]*' -printf '%f\n' | sort -n | tail -1)
 	id=$((${id:-0} + 1))
+	until mkdir "$lava/runs/$id" 2>/dev/null; do
+		id=$((id + 1))
+	done
 	dir=$lava/runs/$id
-	mkdir -p "$dir"
 	cp "$job" "$dir/job.yaml"
 	cp "$lava/qemu-device.yaml" "$dir/device.yaml"
 	echo "$id" > "$dir/job-id"

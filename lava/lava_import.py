@@ -39,8 +39,23 @@ import bench_summary  # noqa: E402
 FLAVOURS = ["baseline", "patched"]
 FILE_RE = re.compile(r"^LAZYSWITCH-LAVA-FILE: (\S+) (\S+) ([A-Za-z0-9+/=]+)$")
 FILE_END_RE = re.compile(r"^LAZYSWITCH-LAVA-FILE-END: (\S+) (\S+) ([0-9a-f]{64})$")
+RESULT_RE = re.compile(r"^LAZYSWITCH-LAVA-(?:RESULT|FIGURE): (\S+) ")
 JOB_TMP_RE = re.compile(r"/dispatcher/tmp/(\d+)\b")
-SAFE_PATH = re.compile(r"^[a-z0-9_]+(/[a-z0-9_.]+)?$")
+JOB_ID_RE = re.compile(r"^\d+(\.\d+)?$")
+CASE_RE = re.compile(r"^[a-z0-9_]+$")
+# The only files the ramdisk sends (lava/guest/run-lava.sh): nothing a log
+# names reaches anywhere else.
+RUN_FILES = {"uname", "cpu", "nrips", "perf_event", "series_sha", "config_sha256"}
+CASE_FILES = {"status", "calibrate.txt", "bench.txt", "traced.txt", "kvmswitch.json",
+              "kvmexitlat.json"}
+# The figures each case that ran must have in LAVA: bench.txt's and the
+# kvmswitch ones the ramdisk computes (lava/guest/kvmswitch-figures.awk).
+NEEDED_FIGURES = {"iters", "ns_per_iter", "exits_per_iter", "xfeature_writes_per_exit",
+                  "pkru_writes_per_exit", "uret_writes_per_exit", "fastpath_per_exit",
+                  "reenter_per_exit"}
+MAX_FILE = 16 << 20     # a case's raw files are kilobytes
+MAX_TOTAL = 256 << 20
+MAX_LOG = 512 << 20
 
 
 class InputError(Exception):
@@ -72,15 +87,46 @@ def log_entries(text):
     return out
 
 
+def allowed_file(fl, path):
+    if fl not in FLAVOURS:
+        return False
+    if "/" not in path:
+        return path in RUN_FILES
+    case, name = path.split("/", 1)
+    return bool(CASE_RE.match(case)) and name in CASE_FILES
+
+
+def gunzip(data, limit):
+    """DATA decompressed, or None if it is larger than LIMIT."""
+    d = zlib.decompressobj(wbits=31)
+    out = d.decompress(data, limit)
+    if d.unconsumed_tail or not d.eof:
+        return None
+    return out
+
+
+def slug(tid):
+    """The case name LAVA's monitor makes of a test case id."""
+    return re.sub(r"\W+", "_", tid.strip().lower())
+
+
 def parse_log(entries):
-    """{job_ids, job_result, results: [...], files: {(fl, path): bytes}}."""
-    chunks, files, results, ids = {}, {}, [], set()
-    job = None
+    """{job_ids, job, results: [...], files: {(fl, path): bytes}}. Each
+    result gets the id the ramdisk printed (extra.test_case_id in older
+    LAVA; newer ones keep only its slug, so the id is taken from the
+    console line the monitor matched, which the log has just before)."""
+    chunks, files, results, ids, pending = {}, {}, [], set(), []
+    job, total = None, 0
     for e in entries:
         msg = e["msg"]
-        if isinstance(msg, str):
+        # Only the dispatcher's own lines name the job; a device may print anything.
+        if isinstance(msg, str) and e["lvl"] in ("info", "debug"):
             ids.update(JOB_TMP_RE.findall(msg))
         if e["lvl"] == "target" and isinstance(msg, str):
+            m = RESULT_RE.match(msg)
+            if m:
+                pending.append(m[1])
+                continue
             m = FILE_RE.match(msg)
             if m:
                 chunks.setdefault((m[1], m[2]), []).append(m[3])
@@ -88,19 +134,43 @@ def parse_log(entries):
             m = FILE_END_RE.match(msg)
             if m:
                 key = (m[1], m[2])
-                if not SAFE_PATH.match(m[2]) or m[1] not in FLAVOURS:
+                if not allowed_file(*key) or key in files:
                     raise InputError(f"the log names a file it may not: {m[1]} {m[2]}")
                 try:
-                    data = gzip.decompress(base64.b64decode("".join(chunks.pop(key, []))))
-                except (ValueError, OSError, EOFError, zlib.error):
+                    data = gunzip(base64.b64decode("".join(chunks.pop(key, []))), MAX_FILE)
+                except (ValueError, zlib.error):
                     raise InputError(f"{m[1]} {m[2]}: the file in the log is damaged")
+                if data is None:
+                    raise InputError(f"{m[1]} {m[2]}: the file in the log is too large "
+                                     f"(over {MAX_FILE >> 20} MiB unpacked) or damaged")
+                total += len(data)
+                if total > MAX_TOTAL:
+                    raise InputError(f"the files in the log are too large (over {MAX_TOTAL >> 20} MiB)")
                 if hashlib.sha256(data).hexdigest() != m[3]:
                     raise InputError(f"{m[1]} {m[2]}: the file in the log is damaged (sha256 differs)")
                 files[key] = data
         elif e["lvl"] == "results" and isinstance(msg, dict):
-            if msg.get("definition") == "lava" and msg.get("case") == "job":
+            d = msg.get("definition")
+            if d == "lava" and msg.get("case") == "job":
                 job = msg
-            elif msg.get("definition") != "lava":
+            elif d != "lava":
+                if not isinstance(d, str) or not isinstance(msg.get("case"), str):
+                    raise InputError("a LAVA result without a test suite or case")
+                tid = (msg.get("extra") or {}).get("test_case_id")
+                if tid is None:
+                    hit = [i for i, p in enumerate(pending) if slug(p) == msg["case"]]
+                    if not hit:
+                        raise InputError(f"cannot tell which test LAVA's result {d} "
+                                         f"{msg['case']} is")
+                    tid = pending[hit[0]]
+                    del pending[:hit[0] + 1]
+                msg = dict(msg, test_case_id=str(tid))
+                if "measurement" in msg:
+                    try:
+                        msg["measurement"] = float(msg["measurement"])
+                    except (TypeError, ValueError):
+                        raise InputError(f"{d} {tid}: measurement {msg['measurement']!r} "
+                                         "is not a number")
                 results.append(msg)
     return {"job_ids": ids, "job": job, "results": results, "files": files}
 
@@ -108,7 +178,10 @@ def parse_log(entries):
 def check_job(parsed, job_id, expect):
     """Refuse a log of another job, a job that did not finish, or one that
     lacks a section EXPECT (["baseline-selftests", ...]) asked for."""
-    if job_id is not None and parsed["job_ids"] and parsed["job_ids"] != {str(job_id)}:
+    if not parsed["job_ids"]:
+        raise InputError(f"the log names no job (no dispatcher path with a job id): "
+                         f"cannot tell it is job {job_id}")
+    if parsed["job_ids"] != {str(job_id).split(".")[0]}:
         raise InputError(f"the log is of LAVA job {', '.join(sorted(parsed['job_ids']))}, "
                          f"not job {job_id}")
     job = parsed["job"]
@@ -137,7 +210,7 @@ def fetch_url(url, token=None):
         req.add_header("Authorization", f"Token {token}")
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
-            return r.read().decode("utf-8", "replace")
+            return r.read(MAX_LOG + 1).decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         raise InputError(f"LAVA server: {url}: HTTP {e.code} {e.reason}")
     except (urllib.error.URLError, OSError) as e:
@@ -155,6 +228,8 @@ def source(a):
             except OSError:
                 raise InputError(f"{a.dir}: no {name} (not a local run of lava/lava.sh)")
         job_id = rd("job-id").strip()
+        if not JOB_ID_RE.match(job_id):
+            raise InputError(f"{a.dir}: bad job id '{job_id}'")
         if a.job is not None and str(a.job) != job_id:
             raise InputError(f"{a.dir} is job {job_id}, not job {a.job}")
         device = yaml.safe_load(rd("device.yaml")) or {}
@@ -162,10 +237,15 @@ def source(a):
                 rd("device-name").strip(), device.get("device_type", "qemu"), "local lava-run")
     if a.job is None:
         raise InputError("--job ID is needed with --log, --url and --lavacli")
+    if not JOB_ID_RE.match(str(a.job)):
+        raise InputError(f"bad job id '{a.job}' (a LAVA job id is a number)")
     if a.log:
+        if not a.job_file:
+            raise InputError("--log needs --job-file, the job's definition "
+                             "(lavacli jobs definition ID > job.yaml)")
         try:
             with open(a.log, errors="replace") as f:
-                text = f.read()
+                text = f.read(MAX_LOG + 1)
         except OSError as e:
             raise InputError(f"cannot read {a.log}: {e.strerror}")
         job_doc = None
@@ -185,7 +265,14 @@ def source(a):
             info = json.loads(info)
         except ValueError:
             raise InputError(f"{base}: not a LAVA REST API (no JSON for job {a.job})")
-        job_doc = yaml.safe_load(info.get("definition") or "{}")
+        if not isinstance(info, dict):
+            raise InputError(f"{base}: not a LAVA REST API (no job {a.job})")
+        if info.get("state") not in (None, "Finished"):
+            raise InputError(f"job {a.job} is {info['state'].lower()}, not finished")
+        try:
+            job_doc = yaml.safe_load(info.get("definition") or "{}") or {}
+        except yaml.YAMLError:
+            raise InputError(f"job {a.job}: its definition is not YAML")
         text = fetch_url(f"{base}/api/v0.2/jobs/{a.job}/logs/", a.token)
         return (text, job_doc, str(a.job), str(info.get("actual_device") or "unknown"),
                 str(job_doc.get("device_type", "unknown")), base)
@@ -214,9 +301,8 @@ def figures(parsed):
         if not d.endswith("-figures") or "measurement" not in r:
             continue
         fl = d[: -len("-figures")]
-        tid = r.get("extra", {}).get("test_case_id", r["case"])
-        case, _, name = tid.partition(".")
-        out.setdefault(fl, {}).setdefault(case, {})[name] = (float(r["measurement"]), r.get("units"))
+        case, _, name = r["test_case_id"].partition(".")
+        out.setdefault(fl, {}).setdefault(case, {})[name] = (r["measurement"], r.get("units"))
     return out
 
 
@@ -226,8 +312,7 @@ def selftests(parsed):
     for r in parsed["results"]:
         d = r.get("definition", "")
         if d.endswith("-selftests"):
-            tid = r.get("extra", {}).get("test_case_id", r["case"])
-            out.setdefault(d[: -len("-selftests")], {})[tid] = r["result"]
+            out.setdefault(d[: -len("-selftests")], {})[r["test_case_id"]] = r["result"]
     return out
 
 
@@ -259,7 +344,11 @@ def check_figures(parsed, out_dir, flavours, cases):
                 continue
             with open(p) as f:
                 ours = json.load(f)["figures"]
-            for name, (v, _) in lava.get(fl, {}).get(c, {}).items():
+            got = lava.get(fl, {}).get(c, {})
+            missing = sorted(NEEDED_FIGURES - set(got))
+            if missing:
+                raise InputError(f"{fl} {c} ran, but LAVA has no figure {', '.join(missing)}")
+            for name, (v, _) in got.items():
                 mine = ours.get(name)
                 if mine is None or abs(mine - v) > 1e-6 * max(1.0, abs(v)):
                     bad.append(f"{fl} {c}.{name}: LAVA {v}, report {mine}")
@@ -284,28 +373,36 @@ def lava_section(meta, tests):
 
 def do_import(a):
     text, job_doc, job_id, device, device_type, src = source(a)
+    if len(text) > MAX_LOG:
+        raise InputError(f"the log of job {job_id} is too large (over {MAX_LOG >> 20} MiB)")
+    if not isinstance(job_doc, dict):
+        raise InputError(f"job {job_id}: no job definition")
     parsed = parse_log(log_entries(text))
-    expect = expected_sections(job_doc) if job_doc else []
-    check_job(parsed, job_id, expect)
+    check_job(parsed, job_id, expected_sections(job_doc))
+    meta_doc = job_doc.get("metadata") or {}
+    asked = str(meta_doc.get("lazyswitch.cases", "")).split()
     flavours = [fl for fl in FLAVOURS if any(k[0] == fl for k in parsed["files"])]
     cases = []
     for r in parsed["results"]:
-        if r.get("definition", "").endswith("-bench"):
-            c = r.get("extra", {}).get("test_case_id", r["case"])
+        if r["definition"].endswith("-bench"):
+            c = r["test_case_id"]
+            if not CASE_RE.match(c) or (asked and c not in asked):
+                raise InputError(f"job {job_id}: bad case name {c!r} (not one the job ran)")
             if c not in cases:
                 cases.append(c)
     tests = selftests(parsed)
     if not flavours or not cases:
         raise InputError(f"job {job_id} has no benchmark results to import")
     series = {fl: parsed["files"].get((fl, "series_sha"), b"").decode().strip() for fl in flavours}
-    if job_doc and job_doc.get("metadata", {}).get("lazyswitch.series") not in (None, "unknown"):
-        want = job_doc["metadata"]["lazyswitch.series"]
+    if meta_doc.get("lazyswitch.series") not in (None, "unknown"):
+        want = str(meta_doc["lazyswitch.series"])
         if series.get("patched") and series["patched"] != want:
             raise InputError(f"job {job_id} ran series {series['patched'][:12]}, "
                              f"its definition names {want[:12]}: results of another build")
     cpu = parsed["files"].get((flavours[-1], "cpu"), b"unknown").decode().strip()
-    accel = "host" if device_type != "qemu" else (
-        "kvm" if str((job_doc or {}).get("context", {}).get("no_kvm", "true")) == "false" else "tcg")
+    accel = "host" if device_type != "qemu" else str(meta_doc.get("lazyswitch.accel", "tcg"))
+    if accel not in ("tcg", "kvm", "host"):
+        raise InputError(f"job {job_id}: unknown accelerator {accel!r}")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%MZ")
     name = a.name or f"{stamp}-lava{job_id}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', device)}"
     os.makedirs(a.results, exist_ok=True)
@@ -319,7 +416,7 @@ def do_import(a):
         os.makedirs(out)
         build_work(parsed, work, flavours, cases)
         lava = {"job_id": job_id, "device": device, "device_type": device_type, "source": src,
-                "job_name": (job_doc or {}).get("job_name", "")}
+                "job_name": str(job_doc.get("job_name", ""))}
         extra = {"lava": lava, "flavours": {fl: {"series_sha": series[fl],
                  "config_sha256": parsed["files"].get((fl, "config_sha256"), b"").decode().strip()}
                  for fl in flavours}}
@@ -338,9 +435,13 @@ def do_import(a):
             meta = json.load(f)
         with open(os.path.join(out, "summary.md"), "a") as f:
             f.write("\n".join(lava_section(meta, tests)) + "\n")
-        os.rename(out, final)
+        try:
+            os.rename(out, final)
+        except OSError:
+            raise InputError(f"{final} exists already")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    bench_report.index(a.results)
     return final
 
 
@@ -358,8 +459,15 @@ def num(v):
 
 
 def compare(runs, case=None):
-    """A markdown table, one row per run (device): the headline figures,
-    baseline -> patched, and their ratio."""
+    """A markdown table, one row per device (its newest run of RUNS): the
+    headline figures, baseline -> patched, and their ratio."""
+    newest = {}
+    for d in runs:
+        meta = load_run(d)[0]
+        dev = meta.get("lava", {}).get("device", meta.get("name"))
+        if dev not in newest or meta.get("date", "") >= newest[dev][0]:
+            newest[dev] = (meta.get("date", ""), d)
+    runs = [d for _, d in sorted(newest.values(), key=lambda x: x[1])]
     rows = ["| device | CPU | job | case | XCR0/XSS switches/exit | PKRU switches/exit "
             "| exits/iter | ns/iter (median of rounds) |", "|---|---|---|---|---|---|---|---|"]
     for d in runs:
@@ -376,7 +484,9 @@ def compare(runs, case=None):
             if b is None or p is None:
                 cells.append("n/a")
             else:
-                cells.append(f"{num(b)} -> {num(p)}" + (f" ({p / b:.2f}x)" if b else ""))
+                label = bench_summary.ratio_label(b, p) or (bench_summary.ratio_str(b, p)
+                                                            if p else None)
+                cells.append(f"{num(b)} -> {num(p)}" + (f" ({label})" if label else ""))
         # Time: medians of the rounds, and a ratio only where they differ.
         b, p = (timings.get(c, {}).get(fl) for fl in fls)
         cells.append(f"{num(b['median'])} -> {num(p['median'])}, "
@@ -438,15 +548,15 @@ def kcidb(run, origin, repo_url=None, commit=None, series_file=None):
         for t, r in sorted(lava["selftests"].get(fl, {}).items()):
             path = "kselftest.kvm." + re.sub(r"[^a-zA-Z0-9_-]+", "_", t)
             tests.append({"id": f"{origin}:lava{job}_{fl}_{path}", "build_id": bid, "origin": origin,
-                          "path": path, "status": status[r], "environment": env})
+                          "path": path, "status": status.get(r, "ERROR"), "environment": env})
         for r in lava["results"]:
             if r.get("definition") != f"{fl}-figures":
                 continue
-            tid = r.get("extra", {}).get("test_case_id", r["case"])
+            tid = r["test_case_id"]
             path = "lazyswitch_bench." + re.sub(r"[^a-zA-Z0-9_.-]+", "_", tid)
             tests.append({"id": f"{origin}:lava{job}_{fl}_{path}", "build_id": bid, "origin": origin,
                           "path": path, "status": "DONE", "environment": env,
-                          "number": {"value": float(r["measurement"]), "unit": r.get("units", "")}})
+                          "number": {"value": r["measurement"], "unit": r.get("units", "")}})
     return {"version": {"major": 5, "minor": 3}, "checkouts": [checkout],
             "builds": builds, "tests": tests}
 
@@ -465,7 +575,8 @@ def main():
     i.add_argument("--device")
     i.add_argument("--device-type")
     i.add_argument("--token", default=os.environ.get("LAVA_TOKEN"))
-    i.add_argument("--results", default=os.path.join(os.path.dirname(HERE), "results"))
+    i.add_argument("--results", default=os.environ.get("RESULTS_DIR")
+                   or os.path.join(os.path.dirname(HERE), "results"))
     i.add_argument("--name")
     c = sub.add_parser("compare")
     c.add_argument("runs", nargs="+")
@@ -488,6 +599,10 @@ def main():
             print()
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as e:
+        # A log or server can say anything: one line, not a traceback.
+        print(f"error: {a.cmd}: unreadable input ({type(e).__name__}: {e})", file=sys.stderr)
         sys.exit(1)
 
 

@@ -44,7 +44,7 @@ def monitors(fl, run):
     return out
 
 
-def job(target, name, run, cases, artifacts, series="", tags=(), minutes=60):
+def job(target, name, run, cases, artifacts, series="", tags=(), minutes=60, accel="tcg"):
     for kind in run:
         if kind not in SECTIONS:
             raise InputError(f"unknown kind '{kind}' (selftests, bench)")
@@ -64,13 +64,18 @@ def job(target, name, run, cases, artifacts, series="", tags=(), minutes=60):
         "timeouts": {"job": {"minutes": minutes}, "action": {"minutes": step},
                      "connection": {"minutes": 2}},
         "metadata": {"lazyswitch.series": series or "unknown",
+                     "lazyswitch.accel": accel if target == "qemu" else "host",
                      "lazyswitch.run": ",".join(run), "lazyswitch.cases": " ".join(cases)},
         "actions": [],
     }
     if tags:
         doc["tags"] = list(tags)
     if target == "qemu":
-        doc["context"] = {"arch": "amd64", "no_kvm": "true"}
+        # What LAVA's qemu device type needs to give the guest SVM (TCG's
+        # -cpu max; with KVM the template passes -cpu host itself).
+        doc["context"] = {"arch": "amd64", "no_kvm": "false" if accel == "kvm" else "true",
+                          "memory": 4096,
+                          "extra_options": ["-smp 2"] + (["-cpu max"] if accel != "kvm" else [])}
     else:
         doc["context"] = {"extra_kernel_args": f"{CMDLINE} {args}"}
     for fl in FLAVOURS:
@@ -85,7 +90,9 @@ def job(target, name, run, cases, artifacts, series="", tags=(), minutes=60):
                       "ramdisk": {"url": ramdisk, "compression": "gz", "install_overlay": False}}
             boot = {"method": "ipxe", "commands": "ramdisk"}
         deploy["timeout"] = {"minutes": 5}
-        boot["timeout"] = {"minutes": 5}
+        # The qemu console's expect timeout comes from the boot action's: it
+        # is how long each monitor waits for the next result line.
+        boot["timeout"] = {"minutes": 10}
         doc["actions"] += [{"deploy": deploy}, {"boot": boot},
                            {"test": {"timeout": {"minutes": step}, "monitors": monitors(fl, run)}}]
     return doc
@@ -95,8 +102,7 @@ def device(target, qemu=None, accel_args=()):
     """A device dictionary as lava-server would render it: the qemu one
     runs the lab's QEMU here; the bare-metal one is an example x86 iPXE
     host, for validating the bare-metal job's pipeline."""
-    timeouts = {"actions": {"lava-test-monitor": {"minutes": 30}},
-                "connections": {"lava-test-monitor": {"minutes": 30}}}
+    timeouts = {"actions": {}, "connections": {}}
     constants = {"kernel-start-message": "Linux version [0-9]",
                  "default-shell-prompt": "lava-test: # ",
                  "shutdown-message": "The system is going down for reboot NOW",
@@ -190,6 +196,8 @@ def main():
     j.add_argument("--series", default="")
     j.add_argument("--tags", default="")
     j.add_argument("--minutes", type=int, default=60)
+    j.add_argument("--accel", choices=["tcg", "kvm"], default="tcg",
+                   help="qemu target: TCG -cpu max, or KVM -cpu host (nested)")
     j.add_argument("--out", required=True)
     d = sub.add_parser("device")
     d.add_argument("--target", choices=["qemu", "baremetal"], required=True)
@@ -202,7 +210,7 @@ def main():
     try:
         if a.cmd == "job":
             write(a.out, job(a.target, a.name, a.run.split(","), a.cases.split(), a.artifacts,
-                             a.series, a.tags.split(), a.minutes))
+                             a.series, a.tags.split(), a.minutes, a.accel))
         elif a.cmd == "device":
             write(a.out, device(a.target, a.qemu, a.accel_args.split()))
         else:

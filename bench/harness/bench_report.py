@@ -566,8 +566,10 @@ def readme_chart(results_dir, readme):
     text = read_text(readme)
     if CHART_START not in text or CHART_END not in text:
         return
+    # make bench's own runs: an imported LAVA run is not this lab's newest.
     runs = [n for n in sorted(os.listdir(results_dir))
-            if os.path.isfile(os.path.join(results_dir, n, "charts", "xfeatures.svg"))]
+            if os.path.isfile(os.path.join(results_dir, n, "charts", "xfeatures.svg"))
+            and "lava" not in json.loads(read_text(os.path.join(results_dir, n, "meta.json"), "{}"))]
     block = [CHART_START, ""]
     if runs:
         rel = os.path.relpath(os.path.join(results_dir, runs[-1]), os.path.dirname(readme))

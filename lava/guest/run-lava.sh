@@ -25,20 +25,25 @@ send() {
 
 if has "$1" selftests; then
 	begin selftests
-	sh ./run-selftests.sh /lazyswitch/selftests ./tests.list | awk '
+	sh ./run-selftests.sh /lazyswitch/selftests ./tests.list | tee /out/tap.txt | awk '
 		{ print; fflush() }
 		/^ok / { print "LAZYSWITCH-LAVA-RESULT: " $3 " " ($0 ~ / # SKIP/ ? "skip" : "pass"); fflush() }
 		/^not ok / { print "LAZYSWITCH-LAVA-RESULT: " $4 " fail"; fflush() }'
+	# What a failed test printed, for whoever reads the job's log.
+	sed -n 's/^not ok [0-9]* \([^ ]*\).*/\1/p' /out/tap.txt | while read -r t; do
+		echo "# the end of $t's output:"
+		tail -n 30 "/out/logs/$(echo "$t" | tr / _).log" | sed 's/^/#   /'
+	done
 	end selftests
 fi
 
 if has "$1" bench && [ -n "$cases" ]; then
 	begin bench
 	mkdir -p /out/cases
-	# shellcheck disable=SC2086 # the case names are words
-	BENCH=./bench/lazyswitch_bench KVMSWITCH=./kvmswitch KVMEXITLAT=./kvmexitlat PERF= \
-		BENCH_OPTS="-C 1" sh ./bench-cases.sh /out/cases $cases
+	# One case at a time, its result at once: the monitor waits for each.
 	for c in $cases; do
+		BENCH=./bench/lazyswitch_bench KVMSWITCH=./kvmswitch KVMEXITLAT=./kvmexitlat PERF= \
+			BENCH_OPTS="-C 1" sh ./bench-cases.sh /out/cases "$c"
 		if [ "$(cat "/out/cases/$c/status" 2>/dev/null)" = "$c ok" ]; then
 			echo "LAZYSWITCH-LAVA-RESULT: $c pass"
 		else
@@ -55,6 +60,10 @@ if has "$1" bench && [ -n "$cases" ]; then
 			print "LAZYSWITCH-LAVA-FIGURE: " c "." n " pass " $2 " " $3 }' "$d/bench.txt"
 		awk -v c="$c" -f ./kvmswitch-figures.awk "$d/kvmswitch.json"
 	done
+	# A kernel message on the console inside a file's line would damage
+	# it: they wait in the ring buffer meanwhile.
+	lvl=$(cut -f1 /proc/sys/kernel/printk)
+	dmesg -n 1
 	for f in uname cpu nrips perf_event; do
 		send "/out/cases/$f" "$f"
 	done
@@ -65,5 +74,6 @@ if has "$1" bench && [ -n "$cases" ]; then
 			send "/out/cases/$c/$f" "$c/$f"
 		done
 	done
+	dmesg -n "$lvl"
 	end figures
 fi

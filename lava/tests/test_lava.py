@@ -62,10 +62,10 @@ def job_log(job_id=7, job_result="pass", figure_shift=0.0):
         lines.append(result(f"{fl}-bench", "cpuid"))
         with open(os.path.join(RUN, "cpuid", f"{fl}.figures.json")) as f:
             figs = json.load(f)["figures"]
-        lines.append(result(f"{fl}-figures", "cpuid.exits_per_iter", "pass",
-                            figs["exits_per_iter"], "exits/iter"))
-        lines.append(result(f"{fl}-figures", "cpuid.uret_writes_per_exit", "pass",
-                            figs["uret_writes_per_exit"] + figure_shift, "writes/exit"))
+        for name in sorted(lava_import.NEEDED_FIGURES):
+            shift = figure_shift if name == "uret_writes_per_exit" else 0.0
+            lines.append(result(f"{fl}-figures", f"cpuid.{name}", "pass",
+                                figs[name] + shift, "x/y"))
         for name, text in (("uname", f"6.12.118-lazyswitch-{fl}\n"), ("cpu", "Test CPU\n"),
                            ("nrips", "1\n"), ("perf_event", "none\n"),
                            ("series_sha", "ab" * 32 + "\n"), ("cpuid/status", "cpuid ok\n")):
@@ -141,11 +141,15 @@ class Import(unittest.TestCase):
     def setUp(self):
         self.d = tempfile.mkdtemp()
         self.res = os.path.join(self.d, "results")
+        os.makedirs(self.res)
 
     def tearDown(self):
         shutil.rmtree(self.d)
 
     def imp(self, log, job="7", job_doc=None, **kw):
+        if job_doc is None:
+            job_doc = lava_jobs.job("qemu", "t", ["selftests", "bench"], ["cpuid"], "file:///a",
+                                    series="ab" * 32)
         p = os.path.join(self.d, "log.jsonl")
         with open(p, "w") as f:
             f.write(log)
@@ -168,7 +172,8 @@ class Import(unittest.TestCase):
         self.assertIn("## LAVA job", summary)
         self.assertIn("| baseline | 0 | 0 | 1 |", summary)
         self.assertTrue(os.path.exists(os.path.join(run, "charts", "exits.svg")))
-        self.assertEqual(os.listdir(self.res), [os.path.basename(run)])
+        self.assertEqual(sorted(os.listdir(self.res)), sorted([os.path.basename(run), "README.md"]))
+        self.assertIn(os.path.basename(run), open(os.path.join(self.res, "README.md")).read())
         # A server's log.yaml: the same entries as '- {...}' lines.
         yaml_log = "".join(f"- {ln}\n" for ln in job_log().splitlines())
         self.imp(yaml_log, name="from-yaml")
@@ -185,7 +190,7 @@ class Import(unittest.TestCase):
         for log, want in cases:
             with self.assertRaisesRegex(lava_import.InputError, want):
                 self.imp(log)
-            self.assertEqual(os.listdir(self.res) if os.path.isdir(self.res) else [], [])
+            self.assertEqual(os.listdir(self.res), [])
 
     def test_a_log_of_another_build_or_with_a_section_missing_is_refused(self):
         doc = lava_jobs.job("qemu", "t", ["selftests", "bench"], ["cpuid"], "file:///a",
@@ -199,12 +204,116 @@ class Import(unittest.TestCase):
             self.imp(job_log(), job_doc=doc)
         self.assertFalse(os.path.isdir(self.res) and os.listdir(self.res))
 
+    def test_review_hostile_logs(self):
+        """A log is what a device or server says: names it gives must not
+        reach outside results/, and nothing it holds may cause a traceback."""
+        outside = os.path.join(self.d, "escaped")
+        evil_case = "../../../../escaped"
+        cases = [
+            (job_log().replace('"cpuid"', json.dumps(evil_case)), "bad case name"),
+            (job_log() + "\n".join(file_lines("patched", "cpuid/..", b"x")) + "\n", "may not"),
+            (job_log() + "\n".join(file_lines("patched", "uname/x", b"x")) + "\n", "may not"),
+            (job_log().replace('"definition": "patched-bench", ', ""), "without a test suite"),
+            (job_log() + result("patched-figures", "cpuid.iters", "pass", "1e", "iters") + "\n",
+             "not a number"),
+        ]
+        for log, want in cases:
+            with self.assertRaisesRegex(lava_import.InputError, want):
+                self.imp(log)
+            self.assertEqual(os.listdir(self.res), [])
+            self.assertFalse(os.path.exists(outside))
+        with self.assertRaisesRegex(lava_import.InputError, "bad job id"):
+            self.imp(job_log(), job="1/../../x")
+
+    def test_review_gzip_bomb_is_refused(self):
+        bomb = job_log() + "\n".join(file_lines("patched", "cpuid/traced.txt",
+                                                   bytes(200 * 1024 * 1024))) + "\n"
+        with self.assertRaisesRegex(lava_import.InputError, "too large"):
+            self.imp(bomb)
+
+    def test_review_results_without_test_case_id(self):
+        """Newer LAVA monitors keep only the slug of the id: the importer
+        takes the id from the console line the result was matched on."""
+        lines = []
+        for ln in job_log().splitlines():
+            e = json.loads(ln)
+            if e["lvl"] == "results" and isinstance(e["msg"], dict) and "extra" in e["msg"]:
+                tid = e["msg"].pop("extra")["test_case_id"]
+                word = "FIGURE" if "measurement" in e["msg"] else "RESULT"
+                extra = (f" {e['msg']['measurement']} {e['msg']['units']}"
+                         if word == "FIGURE" else "")
+                lines.append(entry("target", f"LAZYSWITCH-LAVA-{word}: {tid} "
+                                   f"{e['msg']['result']}{extra}"))
+            lines.append(json.dumps(e))
+        run = self.imp("\n".join(lines) + "\n")
+        lava = json.load(open(os.path.join(run, "lava.json")))
+        self.assertEqual(lava["selftests"]["patched"], {"lazyswitch/pvtimer_test": "pass"})
+        shifted = "\n".join(lines).replace('"measurement": "0.00', '"measurement": "0.50')
+        with self.assertRaisesRegex(lava_import.InputError, "disagree"):
+            self.imp(shifted + "\n", name="shifted")
+
+    def test_review_every_figure_is_checked(self):
+        """A case that ran must have all its figures in LAVA, or the check
+        compared nothing."""
+        log = "\n".join(ln for ln in job_log().splitlines()
+                        if "uret_writes_per_exit" not in ln) + "\n"
+        with self.assertRaisesRegex(lava_import.InputError, "LAVA has no figure uret"):
+            self.imp(log)
+
+    def test_review_job_id_only_from_the_dispatcher(self):
+        log = job_log().replace("Root tmp directory removed at /var/lib/lava/dispatcher/tmp/7", "x")
+        with self.assertRaisesRegex(lava_import.InputError, "names no job"):
+            self.imp(log)
+        console = entry("target", "a device printing /var/lib/lava/dispatcher/tmp/99/x")
+        self.imp(console + "\n" + job_log())
+
     def test_a_damaged_file_is_refused(self):
         lines = job_log().splitlines()
         i = next(n for n, ln in enumerate(lines) if "FILE: patched cpuid/kvmswitch.json" in ln)
         lines[i] = lines[i][:-12] + 'AAAAAAAAAA"}'
         with self.assertRaisesRegex(lava_import.InputError, "damaged"):
             self.imp("\n".join(lines) + "\n")
+
+    def test_a_servers_rest_api(self):
+        """The REST path, against a stand-in that serves what LAVA's v0.2
+        API does: the job (with its definition) and its log.yaml."""
+        import http.server
+        import threading
+        doc = lava_jobs.job("qemu", "t", ["selftests", "bench"], ["cpuid"], "file:///a",
+                            series="ab" * 32)
+        pages = {"/api/v0.2/jobs/7/": json.dumps({"id": 7, "actual_device": "qemu-03",
+                                                   "state": "Finished",
+                                                   "definition": lava_import.yaml.safe_dump(doc)}),
+                 "/api/v0.2/jobs/7/logs/": "".join(f"- {ln}\n" for ln in job_log().splitlines()),
+                 "/api/v0.2/jobs/8/": json.dumps({"id": 8, "state": "Running"})}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = pages.get(self.path)
+                self.send_response(200 if body else 404)
+                self.end_headers()
+                self.wfile.write((body or "").encode())
+
+            def log_message(self, *args):
+                pass
+        srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{srv.server_port}"
+
+            def imp(job):
+                return lava_import.do_import(lava_import.argparse.Namespace(
+                    dir=None, log=None, url=url, lavacli=None, job=job, job_file=None,
+                    device=None, device_type=None, token=None, results=self.res, name=None))
+            run = imp("7")
+            meta = json.load(open(os.path.join(run, "meta.json")))
+            self.assertEqual((meta["lava"]["device"], meta["lava"]["source"]), ("qemu-03", url))
+            with self.assertRaisesRegex(lava_import.InputError, "running, not finished"):
+                imp("8")
+            with self.assertRaisesRegex(lava_import.InputError, "HTTP 404"):
+                imp("9")
+        finally:
+            srv.shutdown()
 
     def test_fleet_table_and_kcidb(self):
         a = self.imp(job_log(), name="a")
@@ -214,6 +323,9 @@ class Import(unittest.TestCase):
         json.dump(s, open(os.path.join(b, "summary.json"), "w"))
         table = lava_import.compare([a, b], "cpuid").splitlines()
         self.assertEqual(len(table), 4)
+        # Two runs of one device: its newest only.
+        c = self.imp(job_log(), name="c")
+        self.assertEqual(len(lava_import.compare([a, c], "cpuid").splitlines()), 3)
         self.assertTrue(table[3].startswith("| dev2 |"))
         self.assertIn("n/c (1 round)", table[2])
         doc = lava_import.kcidb(a, "lazyswitch", series_file=os.path.join(REPO, "series"))
