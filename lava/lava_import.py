@@ -19,6 +19,7 @@ import datetime
 import gzip
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -55,7 +56,21 @@ NEEDED_FIGURES = {"iters", "ns_per_iter", "exits_per_iter", "xfeature_writes_per
                   "reenter_per_exit"}
 MAX_FILE = 16 << 20     # a case's raw files are kilobytes
 MAX_TOTAL = 256 << 20
-MAX_LOG = 512 << 20
+MAX_LOG = 32 << 20      # a bench job of every case logs a few MB
+RESULT_KEYS = {"case", "definition", "result", "measurement", "units", "test_case_id"}
+
+
+class SafeLoader(yaml.SafeLoader):
+    """YAML without aliases: a few bytes of them can expand without end."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            raise yaml.YAMLError("aliases are not accepted")
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text):
+    return yaml.load(text, Loader=SafeLoader)
 
 
 class InputError(Exception):
@@ -76,7 +91,7 @@ def log_entries(text):
             e = json.loads(line)
         except ValueError:
             try:
-                e = yaml.safe_load(line)
+                e = load_yaml(line)
             except yaml.YAMLError:
                 raise InputError(f"line {n} of the log is not a LAVA log entry")
         if not isinstance(e, dict) or "lvl" not in e or "msg" not in e:
@@ -114,8 +129,8 @@ def parse_log(entries):
     """{job_ids, job, results: [...], files: {(fl, path): bytes}}. Each
     result gets the id the ramdisk printed (extra.test_case_id in older
     LAVA; newer ones keep only its slug, so the id is taken from the
-    console line the monitor matched, which the log has just before)."""
-    chunks, files, results, ids, pending = {}, {}, [], set(), []
+    console line of that slug)."""
+    chunks, files, results, ids, printed, unslugged = {}, {}, [], set(), set(), []
     job, total = None, 0
     for e in entries:
         msg = e["msg"]
@@ -125,7 +140,7 @@ def parse_log(entries):
         if e["lvl"] == "target" and isinstance(msg, str):
             m = RESULT_RE.match(msg)
             if m:
-                pending.append(m[1])
+                printed.add(m[1])
                 continue
             m = FILE_RE.match(msg)
             if m:
@@ -156,22 +171,32 @@ def parse_log(entries):
             elif d != "lava":
                 if not isinstance(d, str) or not isinstance(msg.get("case"), str):
                     raise InputError("a LAVA result without a test suite or case")
-                tid = (msg.get("extra") or {}).get("test_case_id")
+                extra = msg.get("extra")
+                tid = extra.get("test_case_id") if isinstance(extra, dict) else None
+                msg = {k: v for k, v in msg.items() if k in RESULT_KEYS}
                 if tid is None:
-                    hit = [i for i, p in enumerate(pending) if slug(p) == msg["case"]]
-                    if not hit:
-                        raise InputError(f"cannot tell which test LAVA's result {d} "
-                                         f"{msg['case']} is")
-                    tid = pending[hit[0]]
-                    del pending[:hit[0] + 1]
-                msg = dict(msg, test_case_id=str(tid))
+                    unslugged.append(msg)
+                else:
+                    msg["test_case_id"] = str(tid)
                 if "measurement" in msg:
                     try:
                         msg["measurement"] = float(msg["measurement"])
                     except (TypeError, ValueError):
-                        raise InputError(f"{d} {tid}: measurement {msg['measurement']!r} "
-                                         "is not a number")
+                        msg["measurement"] = math.nan
+                    if not math.isfinite(msg["measurement"]):
+                        raise InputError(f"{d} {msg['case']}: measurement is not a finite number")
                 results.append(msg)
+    # Results that kept only the slug of their id: the id is the one
+    # console line of that slug (two ids of one slug cannot be told apart).
+    ids_of = {}
+    for p in printed:
+        ids_of.setdefault(slug(p), set()).add(p)
+    for msg in unslugged:
+        cand = ids_of.get(msg["case"], set())
+        if len(cand) != 1:
+            raise InputError(f"cannot tell which test LAVA's result {msg['definition']} "
+                             f"{msg['case']} is" + (" (ids share its name)" if cand else ""))
+        msg["test_case_id"] = next(iter(cand))
     return {"job_ids": ids, "job": job, "results": results, "files": files}
 
 
@@ -223,8 +248,8 @@ def source(a):
     if a.dir:
         def rd(name):
             try:
-                with open(os.path.join(a.dir, name)) as f:
-                    return f.read()
+                with open(os.path.join(a.dir, name), errors="replace") as f:
+                    return f.read(MAX_LOG + 1)
             except OSError:
                 raise InputError(f"{a.dir}: no {name} (not a local run of lava/lava.sh)")
         job_id = rd("job-id").strip()
@@ -232,8 +257,8 @@ def source(a):
             raise InputError(f"{a.dir}: bad job id '{job_id}'")
         if a.job is not None and str(a.job) != job_id:
             raise InputError(f"{a.dir} is job {job_id}, not job {a.job}")
-        device = yaml.safe_load(rd("device.yaml")) or {}
-        return (rd("log.jsonl"), yaml.safe_load(rd("job.yaml")), job_id,
+        device = load_yaml(rd("device.yaml")) or {}
+        return (rd("log.jsonl"), load_yaml(rd("job.yaml")), job_id,
                 rd("device-name").strip(), device.get("device_type", "qemu"), "local lava-run")
     if a.job is None:
         raise InputError("--job ID is needed with --log, --url and --lavacli")
@@ -252,7 +277,7 @@ def source(a):
         if a.job_file:
             try:
                 with open(a.job_file) as f:
-                    job_doc = yaml.safe_load(f)
+                    job_doc = load_yaml(f)
             except (OSError, yaml.YAMLError) as e:
                 raise InputError(f"cannot read the job definition {a.job_file}: {e}")
             if not isinstance(job_doc, dict):
@@ -270,7 +295,7 @@ def source(a):
         if info.get("state") not in (None, "Finished"):
             raise InputError(f"job {a.job} is {info['state'].lower()}, not finished")
         try:
-            job_doc = yaml.safe_load(info.get("definition") or "{}") or {}
+            job_doc = load_yaml(info.get("definition") or "{}") or {}
         except yaml.YAMLError:
             raise InputError(f"job {a.job}: its definition is not YAML")
         text = fetch_url(f"{base}/api/v0.2/jobs/{a.job}/logs/", a.token)
@@ -281,13 +306,14 @@ def source(a):
         raise InputError("lavacli not found (Debian package: lavacli)")
 
     def cli(*args):
-        r = subprocess.run([lavacli, "-i", a.lavacli, *args], capture_output=True, text=True)
+        r = subprocess.run([lavacli, "-i", a.lavacli, *args], capture_output=True, text=True,
+                           errors="replace")
         if r.returncode != 0:
             raise InputError(f"lavacli {' '.join(args)}: "
                              + ((r.stderr.strip().splitlines() or ["failed"])[-1]))
         return r.stdout
-    info = yaml.safe_load(cli("jobs", "show", "--yaml", str(a.job))) or {}
-    job_doc = yaml.safe_load(cli("jobs", "definition", str(a.job))) or {}
+    info = load_yaml(cli("jobs", "show", "--yaml", str(a.job))) or {}
+    job_doc = load_yaml(cli("jobs", "definition", str(a.job))) or {}
     text = cli("jobs", "logs", "--raw", str(a.job))
     return (text, job_doc, str(a.job), str(info.get("device") or "unknown"),
             str(job_doc.get("device_type", "unknown")), f"lavacli -i {a.lavacli}")
@@ -350,7 +376,7 @@ def check_figures(parsed, out_dir, flavours, cases):
                 raise InputError(f"{fl} {c} ran, but LAVA has no figure {', '.join(missing)}")
             for name, (v, _) in got.items():
                 mine = ours.get(name)
-                if mine is None or abs(mine - v) > 1e-6 * max(1.0, abs(v)):
+                if mine is None or not math.isclose(mine, v, rel_tol=1e-6, abs_tol=1e-9):
                     bad.append(f"{fl} {c}.{name}: LAVA {v}, report {mine}")
     if bad:
         raise InputError("the LAVA figures disagree with the raw files: " + "; ".join(bad[:3]))
@@ -375,8 +401,9 @@ def do_import(a):
     text, job_doc, job_id, device, device_type, src = source(a)
     if len(text) > MAX_LOG:
         raise InputError(f"the log of job {job_id} is too large (over {MAX_LOG >> 20} MiB)")
-    if not isinstance(job_doc, dict):
-        raise InputError(f"job {job_id}: no job definition")
+    if not isinstance(job_doc, dict) or not job_doc.get("actions") \
+            or not isinstance(job_doc.get("metadata"), dict):
+        raise InputError(f"job {job_id}: no job definition of lava/lava_jobs.py's")
     parsed = parse_log(log_entries(text))
     check_job(parsed, job_id, expected_sections(job_doc))
     meta_doc = job_doc.get("metadata") or {}
@@ -393,10 +420,14 @@ def do_import(a):
     tests = selftests(parsed)
     if not flavours or not cases:
         raise InputError(f"job {job_id} has no benchmark results to import")
-    series = {fl: parsed["files"].get((fl, "series_sha"), b"").decode().strip() for fl in flavours}
+    series = {fl: parsed["files"].get((fl, "series_sha"), b"").decode("ascii", "replace").strip()
+              for fl in flavours}
+    bad = [fl for fl in FLAVOURS if not re.match(r"^[0-9a-f]{64}$", series.get(fl, ""))]
+    if bad:
+        raise InputError(f"job {job_id}: no series hash from the {', '.join(bad)} kernel")
     if meta_doc.get("lazyswitch.series") not in (None, "unknown"):
         want = str(meta_doc["lazyswitch.series"])
-        if series.get("patched") and series["patched"] != want:
+        if series["patched"] != want:
             raise InputError(f"job {job_id} ran series {series['patched'][:12]}, "
                              f"its definition names {want[:12]}: results of another build")
     cpu = parsed["files"].get((flavours[-1], "cpu"), b"unknown").decode().strip()
@@ -430,7 +461,7 @@ def do_import(a):
         check_figures(parsed, out, flavours, cases)
         with open(os.path.join(out, "lava.json"), "w") as f:
             json.dump({"lava": lava, "selftests": tests, "results": parsed["results"]},
-                      f, indent=1, sort_keys=True)
+                      f, indent=1, sort_keys=True, allow_nan=False)
         with open(os.path.join(out, "meta.json")) as f:
             meta = json.load(f)
         with open(os.path.join(out, "summary.md"), "a") as f:
@@ -441,7 +472,10 @@ def do_import(a):
             raise InputError(f"{final} exists already")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    bench_report.index(a.results)
+    try:
+        bench_report.index(a.results)
+    except Exception as e:  # another run's damaged summary: this one is written
+        print(f"warning: results index not updated: {e}", file=sys.stderr)
     return final
 
 
@@ -464,9 +498,12 @@ def compare(runs, case=None):
     newest = {}
     for d in runs:
         meta = load_run(d)[0]
-        dev = meta.get("lava", {}).get("device", meta.get("name"))
-        if dev not in newest or meta.get("date", "") >= newest[dev][0]:
-            newest[dev] = (meta.get("date", ""), d)
+        lava = meta.get("lava", {})
+        # A device is its name on its server; the newest run, the highest job id.
+        dev = (lava.get("source"), lava.get("device", meta.get("name")))
+        order = (int(str(lava.get("job_id", "0")).split(".")[0] or 0), meta.get("date", ""))
+        if dev not in newest or order >= newest[dev][0]:
+            newest[dev] = (order, d)
     runs = [d for _, d in sorted(newest.values(), key=lambda x: x[1])]
     rows = ["| device | CPU | job | case | XCR0/XSS switches/exit | PKRU switches/exit "
             "| exits/iter | ns/iter (median of rounds) |", "|---|---|---|---|---|---|---|---|"]
@@ -595,14 +632,15 @@ def main():
         elif a.cmd == "compare":
             print(compare(a.runs, a.case))
         else:
-            json.dump(kcidb(a.run, a.origin, a.repo_url, a.commit, a.series), sys.stdout, indent=1)
+            json.dump(kcidb(a.run, a.origin, a.repo_url, a.commit, a.series), sys.stdout, indent=1,
+                      allow_nan=False)
             print()
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as e:
-        # A log or server can say anything: one line, not a traceback.
-        print(f"error: {a.cmd}: unreadable input ({type(e).__name__}: {e})", file=sys.stderr)
+    except Exception as e:  # a log or server can say anything: one line, no traceback
+        print(f"error: {a.cmd}: unreadable input ({type(e).__name__}: {str(e)[:200]})",
+              file=sys.stderr)
         sys.exit(1)
 
 

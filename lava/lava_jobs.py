@@ -23,9 +23,12 @@ import yaml
 FLAVOURS = ["baseline", "patched"]
 CMDLINE = "console=ttyS0,115200 panic=-1 loglevel=4 kvm.tsc_tolerance_ppm=10000"
 # The sections the ramdisk prints (lava/guest/run-lava.sh), as monitors.
-RESULT = r"LAZYSWITCH-LAVA-RESULT: (?P<test_case_id>\S+) (?P<result>pass|fail|skip)"
-FIGURE = (r"LAZYSWITCH-LAVA-FIGURE: (?P<test_case_id>\S+) (?P<result>pass) "
-          r"(?P<measurement>[-+0-9.eE]+) (?P<units>\S+)[\r\n]")
+# Whole lines only: a leading newline, and the line's end looked at but not
+# taken (it is the next line's leading newline). Test output quoting a
+# marker in the middle of a line is not a result.
+RESULT = r"\nLAZYSWITCH-LAVA-RESULT: (?P<test_case_id>\S+) (?P<result>pass|fail|skip)(?=\r?\n)"
+FIGURE = (r"\nLAZYSWITCH-LAVA-FIGURE: (?P<test_case_id>\S+) (?P<result>pass) "
+          r"(?P<measurement>[-+]?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?) (?P<units>\S+)(?=\r?\n)")
 SECTIONS = {"selftests": [("selftests", RESULT)],
             "bench": [("bench", RESULT), ("figures", FIGURE)]}
 CASE_RE = re.compile(r"^[a-z0-9_]+$")
@@ -39,8 +42,8 @@ def monitors(fl, run):
     out = []
     for kind in run:
         for sec, pattern in SECTIONS[kind]:
-            out.append({"name": f"{fl}-{sec}", "start": f"LAZYSWITCH-LAVA-BEGIN: {sec}",
-                        "end": f"LAZYSWITCH-LAVA-END: {sec}", "pattern": pattern})
+            out.append({"name": f"{fl}-{sec}", "start": f"\nLAZYSWITCH-LAVA-BEGIN: {sec}\r?\n",
+                        "end": f"\nLAZYSWITCH-LAVA-END: {sec}(?=\r?\n)", "pattern": pattern})
     return out
 
 
@@ -51,6 +54,8 @@ def job(target, name, run, cases, artifacts, series="", tags=(), minutes=60, acc
     for c in cases:
         if not CASE_RE.match(c):
             raise InputError(f"bad case name '{c}'")
+    if len(set(cases)) != len(cases):
+        raise InputError("a case is named twice")
     if "bench" in run and not cases:
         raise InputError("bench needs at least one case")
     args = f"lazyswitch.run={','.join(run)}" + (f" lazyswitch.cases={','.join(cases)}" if cases else "")
@@ -73,9 +78,12 @@ def job(target, name, run, cases, artifacts, series="", tags=(), minutes=60, acc
     if target == "qemu":
         # What LAVA's qemu device type needs to give the guest SVM (TCG's
         # -cpu max; with KVM the template passes -cpu host itself).
-        doc["context"] = {"arch": "amd64", "no_kvm": "false" if accel == "kvm" else "true",
-                          "memory": 4096,
+        # no_kvm is tested for truth: any string turns KVM off, so under
+        # KVM it is left out.
+        doc["context"] = {"arch": "amd64", "memory": 4096,
                           "extra_options": ["-smp 2"] + (["-cpu max"] if accel != "kvm" else [])}
+        if accel != "kvm":
+            doc["context"]["no_kvm"] = "true"
     else:
         doc["context"] = {"extra_kernel_args": f"{CMDLINE} {args}"}
     for fl in FLAVOURS:

@@ -445,7 +445,7 @@ def report(a):
             cdir = os.path.join(a.work, fl, "cases", case)
             status = read_text(os.path.join(cdir, "status")).strip() or f"{case} (failed) no status"
             ok = status == f"{case} ok"
-            entry = {"status": "ok" if ok else status.split(" ", 1)[1]}
+            entry = {"status": "ok" if ok else status.split(" ", 1)[-1]}
             for raw in ("calibrate.txt", "bench.txt", "traced.txt", "kvmswitch.json", "kvmexitlat.json"):
                 src = os.path.join(cdir, raw)
                 if os.path.exists(src):
@@ -567,9 +567,13 @@ def readme_chart(results_dir, readme):
     if CHART_START not in text or CHART_END not in text:
         return
     # make bench's own runs: an imported LAVA run is not this lab's newest.
+    def lab_run(n):
+        try:
+            return "lava" not in json.loads(read_text(os.path.join(results_dir, n, "meta.json"), "{}"))
+        except (ValueError, TypeError):
+            return False
     runs = [n for n in sorted(os.listdir(results_dir))
-            if os.path.isfile(os.path.join(results_dir, n, "charts", "xfeatures.svg"))
-            and "lava" not in json.loads(read_text(os.path.join(results_dir, n, "meta.json"), "{}"))]
+            if os.path.isfile(os.path.join(results_dir, n, "charts", "xfeatures.svg")) and lab_run(n)]
     block = [CHART_START, ""]
     if runs:
         rel = os.path.relpath(os.path.join(results_dir, runs[-1]), os.path.dirname(readme))

@@ -52,6 +52,12 @@ if has "$1" bench && [ -n "$cases" ]; then
 	done
 	end bench
 	begin figures
+	# A kernel message on the console inside one of these lines would
+	# damage it: the console takes only emergencies meanwhile, and what
+	# the kernel said is printed after, as comments.
+	lvl=$(cut -f1 /proc/sys/kernel/printk)
+	seen=$(dmesg | wc -l)
+	dmesg -n 1
 	for c in $cases; do
 		d=/out/cases/$c
 		[ "$(cat "$d/status" 2>/dev/null)" = "$c ok" ] || continue
@@ -60,10 +66,6 @@ if has "$1" bench && [ -n "$cases" ]; then
 			print "LAZYSWITCH-LAVA-FIGURE: " c "." n " pass " $2 " " $3 }' "$d/bench.txt"
 		awk -v c="$c" -f ./kvmswitch-figures.awk "$d/kvmswitch.json"
 	done
-	# A kernel message on the console inside a file's line would damage
-	# it: they wait in the ring buffer meanwhile.
-	lvl=$(cut -f1 /proc/sys/kernel/printk)
-	dmesg -n 1
 	for f in uname cpu nrips perf_event; do
 		send "/out/cases/$f" "$f"
 	done
@@ -75,5 +77,6 @@ if has "$1" bench && [ -n "$cases" ]; then
 		done
 	done
 	dmesg -n "$lvl"
+	dmesg | tail -n +$((seen + 1)) | sed 's/^/# kernel: /'
 	end figures
 fi

@@ -95,6 +95,18 @@ class Jobs(unittest.TestCase):
         self.assertEqual(doc["actions"][0]["deploy"]["kernel"]["url"], "http://x/baseline/bzImage")
         self.assertIn("lazyswitch.cases=cpuid,hlt", doc["context"]["extra_kernel_args"])
 
+    def test_kvm_jobs_leave_no_kvm_out(self):
+        """LAVA's qemu template tests no_kvm for truth: "false" would turn
+        KVM off."""
+        kvm = lava_jobs.job("qemu", "t", ["bench"], ["cpuid"], "file:///a", accel="kvm")
+        self.assertNotIn("no_kvm", kvm["context"])
+        self.assertEqual(kvm["metadata"]["lazyswitch.accel"], "kvm")
+        tcg = lava_jobs.job("qemu", "t", ["bench"], ["cpuid"], "file:///a")
+        self.assertEqual(tcg["context"]["no_kvm"], "true")
+        self.assertIn("-cpu max", tcg["context"]["extra_options"])
+        with self.assertRaises(lava_jobs.InputError):
+            lava_jobs.job("qemu", "t", ["bench"], ["cpuid", "cpuid"], "file:///a")
+
     def test_bad_job_input(self):
         with self.assertRaises(lava_jobs.InputError):
             lava_jobs.job("qemu", "t", ["bench"], ["cpuid; reboot"], "file:///a")
@@ -215,7 +227,7 @@ class Import(unittest.TestCase):
             (job_log() + "\n".join(file_lines("patched", "uname/x", b"x")) + "\n", "may not"),
             (job_log().replace('"definition": "patched-bench", ', ""), "without a test suite"),
             (job_log() + result("patched-figures", "cpuid.iters", "pass", "1e", "iters") + "\n",
-             "not a number"),
+             "not a finite number"),
         ]
         for log, want in cases:
             with self.assertRaisesRegex(lava_import.InputError, want):
@@ -266,6 +278,63 @@ class Import(unittest.TestCase):
             self.imp(log)
         console = entry("target", "a device printing /var/lib/lava/dispatcher/tmp/99/x")
         self.imp(console + "\n" + job_log())
+
+    def test_rereview_hostile_values(self):
+        """Second review: values a log or definition can carry."""
+        nan = job_log() + result("patched-figures", "cpuid.iters", "pass", "nan", "iters") + "\n"
+        with self.assertRaisesRegex(lava_import.InputError, "finite"):
+            self.imp(nan)
+        bomb = ('{"dt": "x", "lvl": "results", "msg": {"a": &a ["x","x","x","x","x","x"], '
+                '"b": &b [*a,*a,*a,*a,*a,*a], "c": [*b,*b,*b,*b,*b,*b]}}')
+        with self.assertRaisesRegex(lava_import.InputError, "not a LAVA log entry"):
+            self.imp(bomb + "\n" + job_log())
+        no_series = job_log().replace("LAZYSWITCH-LAVA-FILE-END: baseline series_sha",
+                                      "LAZYSWITCH-LAVA-FILE-END: baseline nrips_x")
+        with self.assertRaisesRegex(lava_import.InputError, "."):
+            self.imp(no_series)
+        lines = [ln for ln in job_log().splitlines() if "series_sha" not in ln]
+        with self.assertRaisesRegex(lava_import.InputError, "no series hash"):
+            self.imp("\n".join(lines) + "\n")
+        doc = lava_jobs.job("qemu", "t", ["selftests", "bench"], ["cpuid"], "file:///a")
+        del doc["metadata"]
+        with self.assertRaisesRegex(lava_import.InputError, "no job definition"):
+            self.imp(job_log(), job_doc=doc)
+        self.assertEqual(os.listdir(self.res), [])
+
+    def test_rereview_slugs_in_any_order_and_never_ambiguous(self):
+        def strip(log, console_after=False, twin=None):
+            out = []
+            for ln in log.splitlines():
+                e = json.loads(ln)
+                if e["lvl"] == "results" and isinstance(e["msg"], dict) and "extra" in e["msg"]:
+                    tid = e["msg"].pop("extra")["test_case_id"]
+                    con = entry("target", f"LAZYSWITCH-LAVA-RESULT: {tid} pass")
+                    out += [json.dumps(e), con] if console_after else [con, json.dumps(e)]
+                    if twin and tid == "lazyswitch/pvtimer_test":
+                        out.append(entry("target", f"LAZYSWITCH-LAVA-RESULT: {twin} pass"))
+                    continue
+                out.append(ln)
+            return "\n".join(out) + "\n"
+        run = self.imp(strip(job_log(), console_after=True))
+        lava = json.load(open(os.path.join(run, "lava.json")))
+        self.assertIn("lazyswitch/pvtimer_test", lava["selftests"]["patched"])
+        with self.assertRaisesRegex(lava_import.InputError, "share its name"):
+            self.imp(strip(job_log(), twin="lazyswitch/pvtimer:test"), name="twin")
+
+    def test_rereview_monitor_patterns_take_whole_lines(self):
+        import re
+        res = re.compile(lava_jobs.RESULT)
+        fig = re.compile(lava_jobs.FIGURE)
+        self.assertIsNone(res.search("\r\nok 3 t # SKIP LAZYSWITCH-LAVA-RESULT: x pass\r\n"))
+        self.assertEqual(res.search("\r\nLAZYSWITCH-LAVA-RESULT: a/b:c skip\r\n")["test_case_id"],
+                         "a/b:c")
+        self.assertIsNone(res.search("\r\nLAZYSWITCH-LAVA-RESULT: a pass"))   # not yet whole
+        m = fig.search("\nLAZYSWITCH-LAVA-FIGURE: c.n pass 1.5e-07 ns/iter\r\n")
+        self.assertEqual((m["measurement"], m["units"]), ("1.5e-07", "ns/iter"))
+        self.assertIsNone(fig.search("\nLAZYSWITCH-LAVA-FIGURE: c.n pass 1e ns\r\n"))
+        end = re.compile(lava_jobs.monitors("patched", ["selftests"])[0]["end"])
+        self.assertIsNone(end.search("\n#   LAZYSWITCH-LAVA-END: selftests\r\n"))
+        self.assertIsNotNone(end.search("\r\nLAZYSWITCH-LAVA-END: selftests\r\n"))
 
     def test_a_damaged_file_is_refused(self):
         lines = job_log().splitlines()
