@@ -23,12 +23,14 @@ import yaml
 FLAVOURS = ["baseline", "patched"]
 CMDLINE = "console=ttyS0,115200 panic=-1 loglevel=4 kvm.tsc_tolerance_ppm=10000"
 # The sections the ramdisk prints (lava/guest/run-lava.sh), as monitors.
-# Whole lines only: a leading newline, and the line's end looked at but not
-# taken (it is the next line's leading newline). Test output quoting a
-# marker in the middle of a line is not a result.
-RESULT = r"\nLAZYSWITCH-LAVA-RESULT: (?P<test_case_id>\S+) (?P<result>pass|fail|skip)(?=\r?\n)"
-FIGURE = (r"\nLAZYSWITCH-LAVA-FIGURE: (?P<test_case_id>\S+) (?P<result>pass) "
-          r"(?P<measurement>[-+]?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?) (?P<units>\S+)(?=\r?\n)")
+# Whole lines only: from a newline or the start of what the dispatcher has
+# not read yet (it drains the console between actions), to the line's end,
+# looked at but not taken (it is the next line's newline). Test output
+# quoting a marker in the middle of a line is not a result.
+LINE = r"(?:^|\n)"
+RESULT = LINE + r"LAZYSWITCH-LAVA-RESULT: (?P<test_case_id>\S+) (?P<result>pass|fail|skip)(?=\r*\n)"
+FIGURE = (LINE + r"LAZYSWITCH-LAVA-FIGURE: (?P<test_case_id>\S+) (?P<result>pass) "
+          r"(?P<measurement>[-+]?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?) (?P<units>\S+)(?=\r*\n)")
 SECTIONS = {"selftests": [("selftests", RESULT)],
             "bench": [("bench", RESULT), ("figures", FIGURE)]}
 CASE_RE = re.compile(r"^[a-z0-9_]+$")
@@ -42,8 +44,8 @@ def monitors(fl, run):
     out = []
     for kind in run:
         for sec, pattern in SECTIONS[kind]:
-            out.append({"name": f"{fl}-{sec}", "start": f"\nLAZYSWITCH-LAVA-BEGIN: {sec}\r?\n",
-                        "end": f"\nLAZYSWITCH-LAVA-END: {sec}(?=\r?\n)", "pattern": pattern})
+            out.append({"name": f"{fl}-{sec}", "start": LINE + rf"LAZYSWITCH-LAVA-BEGIN: {sec}(?=\r*\n)",
+                        "end": LINE + rf"LAZYSWITCH-LAVA-END: {sec}(?=\r*\n)", "pattern": pattern})
     return out
 
 

@@ -329,6 +329,10 @@ class Import(unittest.TestCase):
         self.assertEqual(res.search("\r\nLAZYSWITCH-LAVA-RESULT: a/b:c skip\r\n")["test_case_id"],
                          "a/b:c")
         self.assertIsNone(res.search("\r\nLAZYSWITCH-LAVA-RESULT: a pass"))   # not yet whole
+        # Through the dispatcher's pty a line ends in \r\r\n.
+        self.assertIsNotNone(res.search("\r\r\nLAZYSWITCH-LAVA-RESULT: a pass\r\r\n"))
+        # What the dispatcher has not read yet may start at the line.
+        self.assertIsNotNone(res.search("LAZYSWITCH-LAVA-RESULT: a pass\r\n"))
         m = fig.search("\nLAZYSWITCH-LAVA-FIGURE: c.n pass 1.5e-07 ns/iter\r\n")
         self.assertEqual((m["measurement"], m["units"]), ("1.5e-07", "ns/iter"))
         self.assertIsNone(fig.search("\nLAZYSWITCH-LAVA-FIGURE: c.n pass 1e ns\r\n"))
