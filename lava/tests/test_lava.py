@@ -149,6 +149,19 @@ class RamdiskFigures(unittest.TestCase):
                 self.assertAlmostEqual(v, figs[k], places=7, msg=f"{case} {k}")
 
 
+class FilesSent(unittest.TestCase):
+    def test_the_importer_takes_exactly_the_files_the_ramdisk_sends(self):
+        """run-lava.sh's send lists and lava_import's RUN_FILES/CASE_FILES
+        are one list written twice: they must not drift apart."""
+        import re
+        text = open(os.path.join(LAVA, "guest", "run-lava.sh")).read()
+        lists = re.findall(r"for f in ([a-z0-9_. ]+); do", text)
+        sent = set(re.findall(r"send \./(\S+) ", text))
+        self.assertEqual(len(lists), 2)
+        self.assertEqual(set(lists[0].split()) | sent, lava_import.RUN_FILES)
+        self.assertEqual(set(lists[1].split()), lava_import.CASE_FILES)
+
+
 class Import(unittest.TestCase):
     def setUp(self):
         self.d = tempfile.mkdtemp()
